@@ -1,0 +1,178 @@
+"""Configuration: ``config.yaml`` loaded into frozen dataclasses, one section per component.
+
+The defaults live in the ``config.yaml`` shipped with the package (the repository's
+top-level file). A user file given with ``--config`` and ``--set section.key=value``
+overrides are applied on top, then every value is checked: an unknown key, a wrong
+type or an out-of-range value raises :class:`ConfigError` with a one-line message that
+names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from streamer.errors import StreamerError
+
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("config.yaml")
+
+
+class ConfigError(StreamerError):
+    """A configuration file or override that cannot be used."""
+
+
+def _choice(*allowed: str) -> dict:
+    return {"choices": allowed}
+
+
+def _range(low: float, high: float) -> dict:
+    return {"range": (low, high)}
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """Audio low-level descriptor extraction."""
+
+    backend: str = field(metadata=_choice("numpy", "opensmile"))
+    resampler_half_width: int = field(metadata=_range(4, 256))
+    voicing_energy_threshold: float = field(metadata=_range(0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class CsvConfig:
+    """CSV files written by streamer."""
+
+    separator: str = field(metadata=_choice(";", ","))
+    float_digits: int = field(metadata=_range(3, 17))
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings, one section per component."""
+
+    audio: AudioConfig
+    csv: CsvConfig
+
+
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> Config:
+    """Load the defaults, then a user file, then ``section.key=value`` overrides.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A YAML file holding the keys to change (any subset of ``config.yaml``).
+    overrides : list of str
+        ``section.key=value`` strings; ``value`` is parsed as YAML (``3``, ``0.5``, ``true``).
+
+    Returns
+    -------
+    Config
+        The validated, frozen configuration.
+    """
+    values = _read_yaml(DEFAULT_CONFIG_PATH)
+    if path is not None:
+        _merge(values, _read_yaml(Path(path)), source=str(path))
+    for override in overrides:
+        _merge(values, _parse_override(override), source="--set")
+    return _build(Config, values, prefix="")
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path} (give an existing YAML file to --config)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" at line {line + 1}" if line is not None else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}: fix its syntax") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} must hold sections (a YAML mapping), not a {type(data).__name__}"
+        )
+    return data
+
+
+def _parse_override(text: str) -> dict:
+    key, sep, raw_value = text.partition("=")
+    parts = key.strip().split(".")
+    if not sep or len(parts) != 2 or not all(parts):
+        raise ConfigError(
+            f"--set {text!r}: expected section.key=value, for example audio.backend=numpy"
+        )
+    try:
+        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
+    except yaml.YAMLError:
+        value = raw_value
+    return {parts[0]: {parts[1]: value}}
+
+
+def _merge(base: dict, update: dict, source: str) -> None:
+    for section, keys in update.items():
+        if section not in base:
+            allowed = ", ".join(sorted(base))
+            raise ConfigError(
+                f"unknown config section {section!r} in {source} (allowed: {allowed})"
+            )
+        if not isinstance(keys, dict):
+            raise ConfigError(
+                f"config section {section!r} in {source} must be a mapping of keys to values"
+            )
+        base[section] = {**base[section], **keys}
+
+
+def _build(cls: type, values: Any, prefix: str) -> Any:
+    names = [f.name for f in dataclasses.fields(cls)]
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"config {prefix.rstrip('.') or 'file'} must be a mapping with keys {', '.join(names)}"
+        )
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], names, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(
+            f"unknown config key '{prefix}{unknown[0]}' ({hint}allowed: {', '.join(names)})"
+        )
+    missing = [name for name in names if name not in values]
+    if missing:
+        raise ConfigError(
+            f"config key {prefix}{missing[0]} is missing (the shipped config.yaml has it)"
+        )
+    types = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(types[f.name]):
+            kwargs[f.name] = _build(types[f.name], values[f.name], prefix=f"{key}.")
+        else:
+            kwargs[f.name] = _check_value(key, values[f.name], types[f.name], f.metadata)
+    return cls(**kwargs)
+
+
+def _check_value(key: str, value: Any, kind: type, metadata: Any) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"config key {key} must be {kind.__name__}, got {value!r}")
+    choices = metadata.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(
+            f"config key {key} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+        )
+    bounds = metadata.get("range")
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise ConfigError(
+            f"config key {key} must be between {bounds[0]} and {bounds[1]}, got {value!r}"
+        )
+    return value

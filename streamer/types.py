@@ -1,0 +1,64 @@
+"""The items that flow between stages. Every item carries ``t_s``: seconds on the media clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AudioBlock:
+    """Consecutive mono audio samples.
+
+    Attributes
+    ----------
+    t_s : float
+        Time of the first sample, in seconds on the media clock.
+    samples : ndarray, shape (n_samples,)
+        Mono samples, float64 in [-1, 1].
+    sample_rate_hz : int
+        Samples per second.
+    """
+
+    t_s: float
+    samples: np.ndarray
+    sample_rate_hz: int
+
+
+@dataclass(frozen=True)
+class FeatureFrames:
+    """A run of feature frames at regular times (for example LLDs every 10 ms).
+
+    Attributes
+    ----------
+    t_s : ndarray, shape (n_frames,)
+        Frame times in seconds (openSMILE's ``frameTime``: the start of each frame).
+    values : ndarray, shape (n_frames, n_features)
+        One row per frame.
+    names : tuple of str
+        Column names, ``len(names) == n_features``.
+    """
+
+    t_s: np.ndarray
+    values: np.ndarray
+    names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    @classmethod
+    def empty(cls, names: tuple[str, ...]) -> FeatureFrames:
+        """No frames, with the given columns."""
+        return cls(np.zeros(0), np.zeros((0, len(names))), names)
+
+    @classmethod
+    def concat(cls, parts: list[FeatureFrames], names: tuple[str, ...]) -> FeatureFrames:
+        """Join runs of frames in time order."""
+        if not parts:
+            return cls.empty(names)
+        return cls(
+            np.concatenate([p.t_s for p in parts]),
+            np.concatenate([p.values for p in parts]),
+            names,
+        )

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from streamer.sources.media_file import MediaFileError, iter_audio_blocks, read_audio
+from tests.conftest import write_wav
+
+
+def test_reads_wav_samples_and_rate(tmp_path):
+    signal = 0.5 * np.sin(2 * np.pi * 300 * np.arange(22050) / 22050)
+    samples, rate = read_audio(write_wav(tmp_path / "tone.wav", signal, 22050))
+    assert rate == 22050
+    assert samples.size == 22050
+    assert np.max(np.abs(samples - signal)) < 1e-4
+
+
+def test_block_times_count_samples(tmp_path):
+    path = write_wav(tmp_path / "tone.wav", np.zeros(50000), 16000)
+    blocks = list(iter_audio_blocks(path))
+    n = 0
+    for block in blocks:
+        assert block.t_s == pytest.approx(n / 16000)
+        n += block.samples.size
+    assert n == 50000
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(MediaFileError, match="audio file not found: .*missing.wav"):
+        read_audio(tmp_path / "missing.wav")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.wav").write_bytes(b"")
+    with pytest.raises(MediaFileError, match="is empty"):
+        read_audio(tmp_path / "empty.wav")
+
+
+def test_not_audio(tmp_path):
+    (tmp_path / "notes.wav").write_text("this is a shopping list, not a recording\n" * 40)
+    with pytest.raises(MediaFileError, match="not an audio or video file"):
+        read_audio(tmp_path / "notes.wav")
+
+
+def test_truncated_wav_data(tmp_path):
+    path = write_wav(tmp_path / "tone.wav", np.zeros(16000), 16000)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(MediaFileError, match="is truncated: its header declares 32000 bytes"):
+        read_audio(path)
+
+
+def test_truncated_wav_header(tmp_path):
+    path = write_wav(tmp_path / "tone.wav", np.zeros(16000), 16000)
+    path.write_bytes(path.read_bytes()[:30])
+    with pytest.raises(MediaFileError):
+        read_audio(path)
+
+
+def test_video_without_audio_track(tmp_path, shared_dir):
+    with pytest.raises(MediaFileError, match="has no audio track"):
+        read_audio(shared_dir / "faces" / "einstein.jpg")
+
+
+def test_truncated_mp4(tmp_path, shared_dir):
+    data = (shared_dir / "media" / "talking_heads" / "speaker1.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
+    with pytest.raises(MediaFileError):
+        read_audio(tmp_path / "cut.mp4")
+
+
+def test_reads_the_audio_track_of_a_video(shared_dir):
+    samples, rate = read_audio(shared_dir / "media" / "talking_heads" / "speaker1.mp4")
+    assert rate == 44100
+    assert 5.0 < samples.size / rate < 7.0
+    assert np.all(np.isfinite(samples)) and np.max(np.abs(samples)) <= 1.0
