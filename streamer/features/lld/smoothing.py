@@ -3,7 +3,8 @@
 openSMILE's contour smoother with ``smaWin = 3`` replaces each frame by the mean of
 itself and its two neighbours. With ``noZeroSma = 1`` (the ``nz`` variants) a frame
 whose value is 0 (unvoiced) stays 0 and zero-valued neighbours are left out of the
-mean. At the first and last frame of a stream only the frames that exist are averaged.
+mean. At the first and last frame of a stream the missing neighbour is replaced by a
+copy of the edge frame, as openSMILE does.
 """
 
 from __future__ import annotations
@@ -29,12 +30,11 @@ def sma3(values: np.ndarray, no_zero: np.ndarray | bool = False) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     n_frames, n_columns = values.shape
     no_zero = np.broadcast_to(np.asarray(no_zero, dtype=bool), (n_columns,))
-    padded = np.zeros((n_frames + 2, n_columns))
-    padded[1:-1] = values
-    exists = np.zeros((n_frames + 2, 1))
-    exists[1:-1] = 1.0
-    weight = np.broadcast_to(exists, padded.shape).copy()
-    weight[:, no_zero] *= padded[:, no_zero] != 0.0
+    if n_frames == 0:
+        return values.copy()
+    padded = np.concatenate([values[:1], values, values[-1:]])
+    weight = np.ones_like(padded)
+    weight[:, no_zero] = padded[:, no_zero] != 0.0
     total = padded[:-2] + padded[1:-1] + padded[2:]
     count = weight[:-2] + weight[1:-1] + weight[2:]
     smoothed = total / np.maximum(count, 1.0)
