@@ -34,7 +34,10 @@ def test_user_file_and_set_override(tmp_path):
 
 
 def test_int_is_accepted_where_a_float_is_expected():
-    assert load_config(overrides=["audio.voicing_energy_threshold=0"]).audio.voicing_energy_threshold == 0.0
+    assert (
+        load_config(overrides=["audio.voicing_energy_threshold=0"]).audio.voicing_energy_threshold
+        == 0.0
+    )
 
 
 @pytest.mark.parametrize(

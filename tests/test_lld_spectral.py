@@ -8,6 +8,7 @@ import pytest
 from streamer.features.lld.spectral import (
     DESCRIPTOR_NAMES,
     FRAME_LENGTH,
+    hamming_spectrum,
     spectral_descriptors,
 )
 
@@ -19,6 +20,10 @@ def _frames(signal: np.ndarray) -> np.ndarray:
     n_frames = (signal.size - FRAME_LENGTH) // HOP + 1
     index = np.arange(n_frames)[:, None] * HOP + np.arange(FRAME_LENGTH)[None, :]
     return signal[index]
+
+
+def _magnitude(frames20: np.ndarray) -> np.ndarray:
+    return np.abs(hamming_spectrum(frames20))
 
 
 def _speech_like(n_samples: int, seed: int = 0) -> np.ndarray:
@@ -36,7 +41,7 @@ def _run_in_batches(frames20: np.ndarray, cuts: list[int]) -> dict[str, np.ndarr
     state = None
     pieces = {name: [] for name in DESCRIPTOR_NAMES}
     for start, stop in zip([0, *cuts], [*cuts, len(frames20)], strict=True):
-        values, state = spectral_descriptors(frames20[start:stop], state)
+        values, state = spectral_descriptors(_magnitude(frames20[start:stop]), state)
         for name in DESCRIPTOR_NAMES:
             pieces[name].append(values[name])
     return {name: np.concatenate(parts) for name, parts in pieces.items()}
@@ -44,7 +49,7 @@ def _run_in_batches(frames20: np.ndarray, cuts: list[int]) -> dict[str, np.ndarr
 
 def test_output_names_and_shapes():
     frames20 = _frames(_speech_like(16000))
-    values, state = spectral_descriptors(frames20, None)
+    values, state = spectral_descriptors(_magnitude(frames20), None)
     assert set(values) == set(DESCRIPTOR_NAMES)
     for name in DESCRIPTOR_NAMES:
         assert values[name].shape == (len(frames20),)
@@ -56,7 +61,7 @@ def test_output_names_and_shapes():
 @pytest.mark.parametrize("seed", range(5))
 def test_batch_invariance_is_bitwise(seed):
     frames20 = _frames(_speech_like(3 * 16000, seed=seed))
-    whole, _ = spectral_descriptors(frames20, None)
+    whole, _ = spectral_descriptors(_magnitude(frames20), None)
     rng = np.random.default_rng(seed)
     n_cuts = int(rng.integers(1, 12))
     cuts = sorted(set(rng.integers(1, len(frames20), size=n_cuts).tolist()))
@@ -67,8 +72,8 @@ def test_batch_invariance_is_bitwise(seed):
 
 def test_single_frame_batches_and_empty_batch():
     frames20 = _frames(_speech_like(8000, seed=7))
-    whole, _ = spectral_descriptors(frames20, None)
-    values, state = spectral_descriptors(frames20[:0], None)
+    whole, _ = spectral_descriptors(_magnitude(frames20), None)
+    values, state = spectral_descriptors(_magnitude(frames20[:0]), None)
     assert all(values[name].shape == (0,) for name in DESCRIPTOR_NAMES)
     assert state is None
     split = _run_in_batches(frames20, list(range(1, len(frames20))))
@@ -78,7 +83,7 @@ def test_single_frame_batches_and_empty_batch():
 
 def _assert_finite(signal: np.ndarray) -> dict[str, np.ndarray]:
     with np.errstate(all="raise"):
-        values, _ = spectral_descriptors(_frames(signal), None)
+        values, _ = spectral_descriptors(_magnitude(_frames(signal)), None)
     for name in DESCRIPTOR_NAMES:
         assert np.all(np.isfinite(values[name])), name
     return values

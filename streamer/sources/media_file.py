@@ -22,8 +22,8 @@ class MediaFileError(StreamerError):
 
 def _import_av():
     """Import PyAV, after OpenCV (the other order makes ``cv2.imshow`` hang)."""
-    import cv2  # noqa: F401
     import av
+    import cv2  # noqa: F401
 
     return av
 

@@ -190,8 +190,8 @@ class SpectralState:
     previous_magnitude: np.ndarray
 
 
-def magnitude_spectrum(frames20: np.ndarray) -> np.ndarray:
-    """Hamming-window the 20 ms frames and return their 512-point FFT magnitudes.
+def hamming_spectrum(frames20: np.ndarray) -> np.ndarray:
+    """Hamming-window the 20 ms frames and return their 512-point FFT (the formants use it too).
 
     Parameters
     ----------
@@ -200,11 +200,11 @@ def magnitude_spectrum(frames20: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    ndarray, shape (n_frames, 257)
-        Unnormalised magnitudes |X(k)|, k = 0..256 (31.25 Hz spacing).
+    ndarray of complex, shape (n_frames, 257)
+        Unnormalised spectrum X(k), k = 0..256 (31.25 Hz spacing).
     """
     frames20 = np.asarray(frames20, dtype=np.float64)
-    return np.abs(np.fft.rfft(frames20 * _tables().window, n=FFT_SIZE, axis=-1))
+    return np.fft.rfft(frames20 * _tables().window, n=FFT_SIZE, axis=-1)
 
 
 def _mel_power(power: np.ndarray) -> np.ndarray:
@@ -274,14 +274,14 @@ def _spectral_flux(
 
 
 def spectral_descriptors(
-    frames20: np.ndarray, state: SpectralState | None = None
+    magnitude: np.ndarray, state: SpectralState | None = None
 ) -> tuple[dict[str, np.ndarray], SpectralState | None]:
     """Compute the raw (unsmoothed) spectral eGeMAPS descriptors of 20 ms frames.
 
     Parameters
     ----------
-    frames20 : ndarray, shape (n_frames, 320)
-        Consecutive raw (un-windowed) 20 ms frames at 16 kHz, 10 ms hop, samples in [-1, 1].
+    magnitude : ndarray, shape (n_frames, 257)
+        ``abs`` of :func:`hamming_spectrum` of consecutive 20 ms frames (10 ms hop).
     state : SpectralState or None
         State returned by the previous call; None at the start of a stream.
 
@@ -295,7 +295,6 @@ def spectral_descriptors(
         State to pass with the next batch (unchanged if the batch is empty).
     """
     tables = _tables()
-    magnitude = magnitude_spectrum(frames20)
     power = magnitude * magnitude
 
     mel = _mel_power(power)
