@@ -83,3 +83,17 @@ def test_unwritable_output_is_one_line_error(tmp_path, capsys):
     blocker.write_text("")
     assert main(["features", "audio", str(wav), "--out", str(blocker / "x.csv")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_damaged_file_keeps_the_rows_computed_before_the_damage(tmp_path, capsys, shared_dir):
+    from tests.test_media_file import _faststart_copy
+
+    whole = tmp_path / "whole.mp4"
+    _faststart_copy(shared_dir / "media" / "talking_heads" / "speaker1.mp4", whole)
+    data = whole.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: int(len(data) * 0.6)])
+    out = tmp_path / "cut.csv"
+    assert main(["features", "audio", str(tmp_path / "cut.mp4"), "--out", str(out)]) == 2
+    assert "is truncated" in capsys.readouterr().err
+    n_rows = len(out.read_text().splitlines()) - 1
+    assert n_rows > 200  # several seconds of frames survived

@@ -72,3 +72,32 @@ def test_reads_the_audio_track_of_a_video(shared_dir):
     assert rate == 44100
     assert 5.0 < samples.size / rate < 7.0
     assert np.all(np.isfinite(samples)) and np.max(np.abs(samples)) <= 1.0
+
+
+def _faststart_copy(source, target):
+    """Remux a video with its index first, so that a cut-off copy still opens."""
+    import cv2  # noqa: F401  (before av)
+    import av
+
+    with (
+        av.open(str(source)) as src,
+        av.open(str(target), "w", options={"movflags": "faststart"}) as out,
+    ):
+        streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+
+
+def test_video_cut_off_part_way_yields_what_is_there_then_fails(tmp_path, shared_dir):
+    whole = tmp_path / "whole.mp4"
+    _faststart_copy(shared_dir / "media" / "talking_heads" / "speaker1.mp4", whole)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    n_samples = 0
+    with pytest.raises(MediaFileError, match="is truncated: it declares 6.1. s of audio but holds"):
+        for block in iter_audio_blocks(cut):
+            n_samples += block.samples.size
+    assert n_samples > 44100  # the audio before the cut was delivered

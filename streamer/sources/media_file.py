@@ -59,7 +59,8 @@ def iter_audio_blocks(path: str | Path) -> Iterator[AudioBlock]:
         container = av.open(str(path))
     except av.error.FFmpegError as exc:
         raise MediaFileError(
-            f"{path} is not an audio or video file FFmpeg can read, or it is corrupt ({_reason(exc)})"
+            f"{path} cannot be read: it is not an audio or video file, or it is corrupt or "
+            f"truncated ({_reason(exc)})"
         ) from None
     with container:
         if not container.streams.audio:

@@ -9,6 +9,8 @@ when the stream is flushed, so it suits files, not a live session.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from streamer.config import AudioConfig
@@ -39,10 +41,12 @@ class OpenSmileLLDExtractor:
                 "audio.backend is 'opensmile' but the opensmile package is not installed: "
                 "pip install 'streamer[opensmile]' (research use only) or set audio.backend=numpy"
             ) from None
-        self._smile = opensmile.Smile(
-            feature_set=opensmile.FeatureSet.eGeMAPSv01a,
-            feature_level=opensmile.FeatureLevel.LowLevelDescriptors,
-        )
+        with warnings.catch_warnings():  # it advises eGeMAPS v02; v01a is the paper's set
+            warnings.filterwarnings("ignore", message="Feature set .* is deprecated")
+            self._smile = opensmile.Smile(
+                feature_set=opensmile.FeatureSet.eGeMAPSv01a,
+                feature_level=opensmile.FeatureLevel.LowLevelDescriptors,
+            )
         self._resampler = StreamingResampler(
             sample_rate_hz, SAMPLE_RATE_HZ, config.resampler_half_width
         )
