@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from streamer.features.lld.framing import FRAME60
 from streamer.features.lld.pitch import (
-    FRAME_LENGTH,
     gaussian_spectrum60,
     hz_to_semitones,
     shs_candidates,
@@ -18,8 +18,8 @@ HOP = 160
 
 
 def _frames(x: np.ndarray) -> np.ndarray:
-    n = (len(x) - FRAME_LENGTH) // HOP + 1
-    return x[np.arange(n)[:, None] * HOP + np.arange(FRAME_LENGTH)]
+    n = (len(x) - FRAME60) // HOP + 1
+    return x[np.arange(n)[:, None] * HOP + np.arange(FRAME60)]
 
 
 def _candidates(frames60: np.ndarray) -> dict:

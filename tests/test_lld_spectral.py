@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from streamer.features.lld.framing import FRAME20
 from streamer.features.lld.spectral import (
     DESCRIPTOR_NAMES,
-    FRAME_LENGTH,
     hamming_spectrum,
     spectral_descriptors,
 )
@@ -17,8 +17,8 @@ HOP = 160
 
 def _frames(signal: np.ndarray) -> np.ndarray:
     """Cut 20 ms frames with a 10 ms hop (frame i starts at sample i * 160)."""
-    n_frames = (signal.size - FRAME_LENGTH) // HOP + 1
-    index = np.arange(n_frames)[:, None] * HOP + np.arange(FRAME_LENGTH)[None, :]
+    n_frames = (signal.size - FRAME20) // HOP + 1
+    index = np.arange(n_frames)[:, None] * HOP + np.arange(FRAME20)[None, :]
     return signal[index]
 
 

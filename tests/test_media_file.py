@@ -76,8 +76,8 @@ def test_reads_the_audio_track_of_a_video(shared_dir):
 
 def _faststart_copy(source, target):
     """Remux a video with its index first, so that a cut-off copy still opens."""
-    import cv2  # noqa: F401  (before av)
     import av
+    import cv2  # noqa: F401  (before av)
 
     with (
         av.open(str(source)) as src,

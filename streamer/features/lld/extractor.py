@@ -19,15 +19,12 @@ import numpy as np
 
 from streamer.config import AudioConfig
 from streamer.features.lld import formants, harmonics, jitter, pitch, spectral
+from streamer.features.lld.framing import FRAME20, FRAME60, HOP, SAMPLE_RATE_HZ
 from streamer.features.lld.pitch_viterbi import PitchSmoother
 from streamer.features.lld.resample import StreamingResampler
 from streamer.features.lld.smoothing import sma3
 from streamer.types import FeatureFrames
 
-SAMPLE_RATE_HZ = 16000
-HOP = 160  # samples per 10 ms
-FRAME60 = 960  # samples per 60 ms
-FRAME20 = 320  # samples per 20 ms
 # Frames are processed in batches of at least this many (100 ms), which keeps the per-call
 # overhead low when audio arrives in small blocks; the values do not depend on it.
 MIN_BATCH_FRAMES = 10

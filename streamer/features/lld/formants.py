@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-SAMPLE_RATE_HZ = 16000.0
-FFT_LENGTH = 512
+from streamer.features.lld.spectral import FFT_SIZE
+
 TARGET_RATE_HZ = 11000.0
 RESAMPLED_LENGTH = 220  # round(512 * 11/16 * 320/512)
 RESAMPLE_PERIOD = 352.0  # 512 * 11/16: denominator of the inverse DFT phases
@@ -58,7 +58,7 @@ def resample_spectrum(spectrum: np.ndarray) -> np.ndarray:
     half[:, 0] = spectrum[:, 0].real
     half[:, 1:RESAMPLE_BINS] = 0.5 * spectrum[:, 1:RESAMPLE_BINS]
     signal = np.fft.irfft(half, int(RESAMPLE_PERIOD), axis=1)[:, :RESAMPLED_LENGTH]
-    signal *= RESAMPLE_PERIOD / (FFT_LENGTH / 2)
+    signal *= RESAMPLE_PERIOD / (FFT_SIZE / 2)
     return signal.astype(np.float32)
 
 

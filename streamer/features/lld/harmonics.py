@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import numpy as np
 
-SAMPLE_RATE_HZ = 16000.0
-FFT_LENGTH = 1024
-N_BINS = FFT_LENGTH // 2 + 1
+from streamer.features.lld.framing import SAMPLE_RATE_HZ
+from streamer.features.lld.pitch import FFT_LENGTH, N_BINS
+
 BIN_HZ = SAMPLE_RATE_HZ / FFT_LENGTH
 N_HARMONICS = 100
 FLOOR_DB = -200.0

@@ -39,18 +39,18 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-SAMPLE_RATE = 16000
-HOP = 160  # samples per 10 ms frame step
-FRAME_LEN = 960  # samples of the 60 ms frame the F0 belongs to
+from streamer.features.lld.framing import FRAME60, HOP, SAMPLE_RATE_HZ
+from streamer.features.lld.parabola import parabola_vertex
+
 HISTORY = 1536  # samples kept before the next frame start (>= the longest unread tail)
 MIN_F0_HZ = 25.0  # voiced F0 is clipped into [MIN_F0_HZ, MAX_F0_HZ]
 MAX_F0_HZ = 4000.0
 SEARCH_RANGE_REL = 0.1
 MIN_NUM_PERIODS = 2
-_T = 1.0 / SAMPLE_RATE
+_T = 1.0 / SAMPLE_RATE_HZ
 _VIEW_WIDTH = 160  # > the number of candidate period lengths at MIN_F0_HZ
 _MAX_SCALAR_RUNS = 4  # up to this many runs at a time are walked with scalar code
-_RANGE = np.arange(4 * SAMPLE_RATE // int(MIN_F0_HZ))  # index offsets, sliced instead of arange
+_RANGE = np.arange(4 * SAMPLE_RATE_HZ // int(MIN_F0_HZ))  # index offsets, sliced instead of arange
 
 
 def initial_state() -> dict:
@@ -64,29 +64,9 @@ def initial_state() -> dict:
     }
 
 
-def _quad_peak(y1, y2, y3, x2):
+def _peak_at(y1, y2, y3, x2):
     """Vertex (position, value) of the parabola through (x2-1, y1), (x2, y2), (x2+1, y3)."""
-    x1 = x2 - 1.0
-    x3 = x2 + 1.0
-    den = x1 * x1 * x2 + x2 * x2 * x3 + x3 * x3 * x1 - x3 * x3 * x2 - x2 * x2 * x1 - x1 * x1 * x3
-    a = (y1 * x2 + y2 * x3 + y3 * x1 - y3 * x2 - y2 * x1 - y1 * x3) / den
-    b = (
-        x1 * x1 * y2 + x2 * x2 * y3 + x3 * x3 * y1 - x3 * x3 * y2 - x2 * x2 * y1 - x1 * x1 * y3
-    ) / den
-    c = (
-        x1 * x1 * x2 * y3
-        + x2 * x2 * x3 * y1
-        + x3 * x3 * x1 * y2
-        - x3 * x3 * x2 * y1
-        - x2 * x2 * x1 * y3
-        - x1 * x1 * x3 * y2
-    ) / den
-    ok = a != 0.0
-    safe_a = np.where(ok, a, 1.0)
-    xv = -b / (2.0 * safe_a)
-    yv = c - safe_a * xv * xv
-    # degenerate parabola: fall back to the largest point (the middle one is a peak)
-    return np.where(ok, xv, x2), np.where(ok, yv, y2)
+    return parabola_vertex(x2 - 1.0, x2, x2 + 1.0, y1, y2, y3)
 
 
 def _pearson(s_ab, s_a, s_aa, s_b, s_bb, n):
@@ -122,7 +102,7 @@ def _period_step_single(seg, view, p, lo, hi, t0f):
             best = j
     if best < 0:
         return t0f, False, 0.0, 0.0, np.float32(0.0), np.float32(0.0)
-    xi, cc_i = _quad_peak(cc[best - 1], cc[best], cc[best + 1], float(best))
+    xi, cc_i = _peak_at(cc[best - 1], cc[best], cc[best + 1], float(best))
     pp = lo + best
     amps = []
     for part in (u[1 : pp - 1], u[pp + 1 : 2 * pp - 1]):
@@ -205,7 +185,7 @@ def _period_step_group(seg, pos, lo, hi, t0f):
     best = np.argmax(np.where(peak, cc, -np.inf), axis=1)
     best = np.where(found, best, 1)
     rows = np.arange(n_rows)
-    xi, cc_i = _quad_peak(
+    xi, cc_i = _peak_at(
         cc[rows, best - 1], cc[rows, best], cc[rows, best + 1], best.astype(np.float64)
     )
     period_len = np.where(found, lo + best, t0f)
@@ -324,7 +304,7 @@ def _process_frames(seg, frame, f0, run, last_mis, last_t0, last_j, last_s, jitt
     mis = last_mis[run]
     to_read0 = HOP + mis
     to_read = np.minimum(
-        np.maximum(to_read0, MIN_NUM_PERIODS * hi + MIN_NUM_PERIODS), mis + FRAME_LEN
+        np.maximum(to_read0, MIN_NUM_PERIODS * hi + MIN_NUM_PERIODS), mis + FRAME60
     )
     base = HISTORY + frame * HOP - mis
     n = run.size
@@ -393,7 +373,7 @@ def _process_frame_single(seg, view, i, f0, run, memory):
     hi = math.ceil((1.0 + SEARCH_RANGE_REL) * period_f)
     mis = int(last_mis[run])
     to_read0 = HOP + mis
-    to_read = min(max(to_read0, MIN_NUM_PERIODS * hi + MIN_NUM_PERIODS), mis + FRAME_LEN)
+    to_read = min(max(to_read0, MIN_NUM_PERIODS * hi + MIN_NUM_PERIODS), mis + FRAME60)
     base = HISTORY + i * HOP - mis
     start = last_period = 0
     zero = np.float32(0.0)

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-SAMPLE_RATE = 16000
-FRAME_LENGTH = 960
+from streamer.features.lld.framing import FRAME60, SAMPLE_RATE_HZ
+from streamer.features.lld.parabola import parabola_vertex
+
 FFT_LENGTH = 1024
 N_BINS = FFT_LENGTH // 2 + 1
 MIN_FREQ_HZ = 25.0
@@ -41,7 +42,7 @@ SEMITONE_BASE_HZ = 27.5
 _CHUNK_FRAMES = 1024
 
 
-def _gaussian_window(length: int = FRAME_LENGTH, sigma: float = 0.4) -> np.ndarray:
+def _gaussian_window(length: int = FRAME60, sigma: float = 0.4) -> np.ndarray:
     """openSMILE's Gaussian window: ``exp(-0.5 * ((n - (N-1)/2) / (sigma (N-1)/2))**2)``."""
     half = (length - 1) / 2.0
     t = (np.arange(length) - half) / (sigma * half)
@@ -50,7 +51,7 @@ def _gaussian_window(length: int = FRAME_LENGTH, sigma: float = 0.4) -> np.ndarr
 
 def _spline_tables() -> dict:
     """Constants of the natural cubic spline from the linear FFT axis to the octave axis."""
-    delta_f = SAMPLE_RATE / FFT_LENGTH
+    delta_f = SAMPLE_RATE_HZ / FFT_LENGTH
     x = np.empty(N_BINS)
     x[1:] = np.log2(np.arange(1, N_BINS) * delta_f)
     x[0] = 2.0 * x[1] - x[2]  # openSMILE's heuristic position of the DC bin
@@ -124,7 +125,7 @@ def gaussian_spectrum60(frames60: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     windowed = np.asarray(frames60, dtype=np.float64) * _WINDOW
     magnitude = np.abs(np.fft.rfft(windowed, n=FFT_LENGTH, axis=-1))
-    return magnitude, np.sqrt((windowed * windowed).sum(axis=-1) / FRAME_LENGTH)
+    return magnitude, np.sqrt((windowed * windowed).sum(axis=-1) / FRAME60)
 
 
 def _enhance_peaks_t(mag_t: np.ndarray) -> np.ndarray:
@@ -253,24 +254,7 @@ def _pick_candidates_t(ss_t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     x2 = j * step + f_min
     x1 = (j - 1.0) * step + f_min
     x3 = (j + 1.0) * step + f_min
-    den = x1 * x1 * x2 + x2 * x2 * x3 + x3 * x3 * x1 - x3 * x3 * x2 - x2 * x2 * x1 - x1 * x1 * x3
-    den = np.where(den == 0.0, 1.0, den)
-    qa = (y1 * x2 + y2 * x3 + y3 * x1 - y3 * x2 - y2 * x1 - y1 * x3) / den
-    qb = (
-        x1 * x1 * y2 + x2 * x2 * y3 + x3 * x3 * y1 - x3 * x3 * y2 - x2 * x2 * y1 - x1 * x1 * y3
-    ) / den
-    qc = (
-        x1 * x1 * x2 * y3
-        + x2 * x2 * x3 * y1
-        + x3 * x3 * x1 * y2
-        - x3 * x3 * x2 * y1
-        - x2 * x2 * x1 * y3
-        - x1 * x1 * x3 * y2
-    ) / den
-    curved = qa != 0.0
-    safe_a = np.where(curved, qa, 1.0)
-    vertex = np.where(curved, -qb / (2.0 * safe_a), x2)
-    score = np.where(curved, qc - safe_a * vertex * vertex, y2)
+    vertex, score = parabola_vertex(x1, x2, x3, y1, y2, y3)
     ss_mean = ss_t.mean(axis=0)
     positive = np.where(score > 0.0, score, 1.0)
     voicing = np.where((score > 0.0) & (score > ss_mean), 1.0 - ss_mean / positive, 0.0)

@@ -28,8 +28,8 @@ from functools import lru_cache
 
 import numpy as np
 
-SAMPLE_RATE_HZ = 16000
-FRAME_LENGTH = 320  # 20 ms at 16 kHz
+from streamer.features.lld.framing import FRAME20, SAMPLE_RATE_HZ
+
 FFT_SIZE = 512  # openSMILE pads each frame with zeros to the next power of two
 BIN_SPACING_HZ = SAMPLE_RATE_HZ / FFT_SIZE  # 31.25 Hz
 N_BINS = FFT_SIZE // 2 + 1
@@ -148,8 +148,8 @@ def _mel_filterbank() -> tuple[tuple[_MelBand, ...], np.ndarray]:
 @lru_cache(maxsize=1)
 def _tables() -> _Tables:
     """Build (once) every constant table used by :func:`spectral_descriptors`."""
-    n = np.arange(FRAME_LENGTH)
-    window = 0.54 - 0.46 * np.cos(2.0 * np.pi * n / (FRAME_LENGTH - 1))
+    n = np.arange(FRAME20)
+    window = 0.54 - 0.46 * np.cos(2.0 * np.pi * n / (FRAME20 - 1))
     mel_bands, centres_hz = _mel_filterbank()
     order = np.arange(1, N_MFCC + 1)[:, None]
     band_index = np.arange(N_MEL_BANDS)[None, :]
