@@ -190,23 +190,6 @@ def _octave_spectrum_t(mag_t: np.ndarray) -> np.ndarray:
     return np.where(out > 0.0, out * tb["aud_weight"][:, None], 0.0)
 
 
-def octave_spectrum(mag: np.ndarray) -> np.ndarray:
-    """``cSpecScale`` of the GeMAPS pitch chain: enhanced, smoothed, octave-scaled, weighted.
-
-    Parameters
-    ----------
-    mag : ndarray, shape (n_frames, 513)
-        FFT magnitudes from :func:`gaussian_spectrum60`.
-
-    Returns
-    -------
-    ndarray, shape (n_frames, 513)
-        Magnitude on 513 points equally spaced in log2(Hz) from 25 Hz to 8000 Hz.
-    """
-    mag_t = np.ascontiguousarray(np.asarray(mag, dtype=np.float64).T)
-    return np.ascontiguousarray(_octave_spectrum_t(mag_t).T)
-
-
 def _shs_spectrum_t(octave_t: np.ndarray) -> np.ndarray:
     """Sub-harmonic sum (15 harmonics, compression 0.85) of a (points, frames) array, >= 0."""
     n = octave_t.shape[0]
@@ -220,12 +203,6 @@ def _shs_spectrum_t(octave_t: np.ndarray) -> np.ndarray:
         scale *= COMPRESSION
     total /= N_HARMONICS
     return np.maximum(total, 0.0, out=total)
-
-
-def shs_spectrum(octave_spec: np.ndarray) -> np.ndarray:
-    """Sub-harmonic sum spectrum, shape (n_frames, 513), of :func:`octave_spectrum` output."""
-    octave_t = np.ascontiguousarray(np.asarray(octave_spec, dtype=np.float64).T)
-    return np.ascontiguousarray(_shs_spectrum_t(octave_t).T)
 
 
 def _pick_candidates_t(ss_t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
