@@ -27,6 +27,26 @@ class AudioBlock:
 
 
 @dataclass(frozen=True)
+class VideoFrame:
+    """One decoded picture.
+
+    Attributes
+    ----------
+    t_s : float
+        Presentation time in seconds on the media clock (a file's timestamp, or seconds
+        since a live session started).
+    image : ndarray, shape (height, width, 3), uint8
+        RGB pixels, C-contiguous (MediaPipe needs contiguous memory).
+    index : int
+        Frame number from 0 in the order the source delivered frames.
+    """
+
+    t_s: float
+    image: np.ndarray
+    index: int
+
+
+@dataclass(frozen=True)
 class FeatureFrames:
     """A run of feature frames at regular times (for example LLDs every 10 ms).
 
