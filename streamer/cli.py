@@ -7,6 +7,7 @@ can fix are printed as one line, ``streamer: error: ...``, with exit status 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -70,30 +71,93 @@ def build_parser() -> argparse.ArgumentParser:
         "--name", help="value of the CSV's name column (default: INPUT's file name without suffix)"
     )
     audio.set_defaults(run=run_features_audio)
+
+    video = kinds.add_parser(
+        "video",
+        parents=[common],
+        help="head pose, 10 eye points and 49 landmarks per video frame",
+        description="Write the face features of INPUT, one row per frame: face (0/1), pitch, "
+        "yaw, roll (degrees), the 10 iris points and the iBUG 49 landmarks "
+        "(header name;frameTime;face;pitch;yaw;roll;eye0_x;...;lm48_y).",
+    )
+    video.add_argument("input", metavar="INPUT", help="a video file or a picture")
+    video.add_argument("--out", required=True, metavar="FILE.csv", help="the CSV file to write")
+    video.add_argument(
+        "--name", help="value of the CSV's name column (default: INPUT's file name without suffix)"
+    )
+    video.add_argument(
+        "--coords",
+        choices=("pixels", "normalised"),
+        help="coordinates of points: pixels, or face-centred in inter-ocular distances "
+        "(default: face.coords in the config)",
+    )
+    video.add_argument(
+        "--fps", type=float, help="process at most this many frames per second (default: all)"
+    )
+    video.add_argument(
+        "--blendshapes", action="store_true", help="add MediaPipe's 52 blendshape scores"
+    )
+    video.set_defaults(run=run_features_video)
     return parser
 
 
 def run_features_audio(args: argparse.Namespace, config) -> int:
     """``streamer features audio INPUT --out FILE.csv``."""
-    from streamer.feature_csv import FeatureCsvWriter
     from streamer.features.audio_lld import LLD_NAMES, iter_file_llds
 
-    source = Path(args.input)
-    started = time.perf_counter()
-    with FeatureCsvWriter(
-        args.out,
-        LLD_NAMES,
-        recording=args.name or source.stem,
-        separator=config.csv.separator,
-        float_digits=config.csv.float_digits,
-    ) as writer:
-        for frames in iter_file_llds(source, config.audio):
-            writer.write(frames)
-    n_rows = writer.n_rows
-    elapsed = time.perf_counter() - started
+    frames = iter_file_llds(args.input, config.audio)
+    n_rows, elapsed_s = _write_features(args, config, LLD_NAMES, frames)
     print(
         f"wrote {n_rows} frames ({n_rows / 100:.2f} s of audio, {config.audio.backend} backend) "
-        f"to {args.out} in {elapsed:.2f} s",
+        f"to {args.out} in {elapsed_s:.2f} s",
         file=sys.stderr,
     )
     return 0
+
+
+def run_features_video(args: argparse.Namespace, config) -> int:
+    """``streamer features video INPUT --out FILE.csv``."""
+    from streamer.features.face_features import face_column_names, iter_file_face_frames
+
+    if args.fps is not None and args.fps <= 0:
+        raise StreamerError(f"--fps must be positive, got {args.fps}")
+    face = dataclasses.replace(
+        config.face,
+        coords=args.coords or config.face.coords,
+        blendshapes=args.blendshapes or config.face.blendshapes,
+    )
+    names = face_column_names(face.blendshapes)
+    n_faces = 0
+
+    def counted(frames):
+        nonlocal n_faces
+        for frame in frames:
+            n_faces += int(frame.values[0, 0])
+            yield frame
+
+    frames = counted(iter_file_face_frames(args.input, face, args.fps))
+    n_rows, elapsed_s = _write_features(args, config, names, frames)
+    share = n_faces / n_rows if n_rows else 0.0
+    print(
+        f"wrote {n_rows} frames to {args.out} in {elapsed_s:.2f} s "
+        f"({n_rows / max(elapsed_s, 1e-9):.0f} frames/s); a face in {share:.1%} of them",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _write_features(args, config, names, frames) -> tuple[int, float]:
+    """Write feature frames to ``args.out`` as they come; return rows written and seconds taken."""
+    from streamer.feature_csv import FeatureCsvWriter
+
+    started = time.perf_counter()
+    with FeatureCsvWriter(
+        args.out,
+        names,
+        recording=args.name or Path(args.input).stem,
+        separator=config.csv.separator,
+        float_digits=config.csv.float_digits,
+    ) as writer:
+        for batch in frames:
+            writer.write(batch)
+    return writer.n_rows, time.perf_counter() - started

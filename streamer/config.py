@@ -53,11 +53,25 @@ class CsvConfig:
 
 
 @dataclass(frozen=True)
+class FaceConfig:
+    """Face landmark tracking."""
+
+    model_path: str
+    coords: str = field(metadata=_choice("pixels", "normalised"))
+    blendshapes: bool
+    max_faces: int = field(metadata=_range(1, 10))
+    min_detection_confidence: float = field(metadata=_range(0.0, 1.0))
+    min_tracking_confidence: float = field(metadata=_range(0.0, 1.0))
+    crop_search_interval_s: float = field(metadata=_range(-1.0, 3600.0))
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings, one section per component."""
 
     audio: AudioConfig
     csv: CsvConfig
+    face: FaceConfig
 
 
 def load_config(

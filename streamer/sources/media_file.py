@@ -1,4 +1,4 @@
-"""Audio from a recorded file (WAV, FLAC, MP3, MP4, ... anything FFmpeg reads), via PyAV."""
+"""Audio and pictures from a recorded file (WAV, MP3, MP4, JPEG, ... anything FFmpeg reads), via PyAV."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from streamer.errors import StreamerError
-from streamer.types import AudioBlock
+from streamer.types import AudioBlock, VideoFrame
 
 # A file whose decoded audio is shorter than this fraction of its declared length is
 # reported as truncated (declared lengths are rounded, so allow a little slack).
@@ -49,51 +49,124 @@ def iter_audio_blocks(path: str | Path) -> Iterator[AudioBlock]:
         could be decoded) for a file that is truncated or corrupt part-way.
     """
     path = Path(path)
-    if not path.is_file():
-        raise MediaFileError(f"audio file not found: {path} (check the path)")
-    if path.stat().st_size == 0:
-        raise MediaFileError(f"{path} is empty (0 bytes): give a WAV or another audio/video file")
-    _check_wav_length(path)
-    av = _import_av()
-    try:
-        container = av.open(str(path))
-    except av.error.FFmpegError as exc:
-        raise MediaFileError(
-            f"{path} cannot be read: it is not an audio or video file, or it is corrupt or "
-            f"truncated ({_reason(exc)})"
-        ) from None
-    with container:
+    _check_wav_length(_existing_file(path, "audio"))
+    with _open(path) as container:
         if not container.streams.audio:
             raise MediaFileError(f"{path} has no audio track: give a file with sound")
         stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate or stream.rate
         n_decoded = 0
-        try:
-            for frame in container.decode(stream):
-                samples = _to_mono(frame)
-                if samples.size:
-                    yield AudioBlock(n_decoded / rate, samples, rate)
-                    n_decoded += samples.size
-        except av.error.FFmpegError as exc:
-            raise MediaFileError(
-                f"{path} is corrupt or truncated: decoding failed after "
-                f"{n_decoded / rate:.2f} s ({_reason(exc)})"
-            ) from None
+        for frame in _decode(container, stream, path):
+            samples = _to_mono(frame)
+            if samples.size:
+                yield AudioBlock(n_decoded / rate, samples, rate)
+                n_decoded += samples.size
         if n_decoded == 0:
             raise MediaFileError(f"{path} holds no audio samples: the file is truncated or empty")
-        declared_s = _declared_duration_s(container, stream)
-        decoded_s = n_decoded / rate
-        if declared_s and decoded_s < _MIN_DECODED_FRACTION * declared_s - _SLACK_S:
-            raise MediaFileError(
-                f"{path} is truncated: it declares {declared_s:.2f} s of audio but holds "
-                f"{decoded_s:.2f} s (re-export or re-download the file)"
+        _check_complete(path, "audio", _declared_duration_s(container, stream), n_decoded / rate)
+
+
+def iter_video_frames(path: str | Path, fps: float | None = None) -> Iterator[VideoFrame]:
+    """Decode a file's first video track (or a still picture) into RGB frames.
+
+    Parameters
+    ----------
+    path : str or Path
+        A video file, or a picture (JPEG, PNG, PPM, ...), which gives one frame at 0 s.
+    fps : float, optional
+        Keep at most this many frames per second (by presentation time: a frame is kept
+        when at least ``1 / fps`` s have passed since the last kept one); all frames if None.
+
+    Yields
+    ------
+    VideoFrame
+        ``t_s`` is the frame's presentation time in seconds from the first frame;
+        ``index`` counts the frames kept.
+
+    Raises
+    ------
+    MediaFileError
+        For a missing, empty, unreadable or picture-less file, and (after yielding what
+        could be decoded) for a file that is truncated or corrupt part-way.
+    """
+    path = Path(path)
+    _existing_file(path, "video")
+    with _open(path) as container:
+        if not container.streams.video:
+            raise MediaFileError(f"{path} has no video track: give a video or a picture")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        first_s = next_s = None
+        last_s = 0.0
+        index = 0
+        for frame in _decode(container, stream, path):
+            time_s = (
+                float(frame.time)
+                if frame.time is not None
+                else index / float(stream.average_rate or 25)
             )
+            first_s = time_s if first_s is None else first_s
+            last_s = time_s - first_s
+            if fps is not None and next_s is not None and last_s < next_s - 1e-6:
+                continue
+            next_s = last_s + 1.0 / fps if fps else None
+            image = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+            yield VideoFrame(last_s, image, index)
+            index += 1
+        if first_s is None:
+            raise MediaFileError(f"{path} holds no pictures: the file is truncated or empty")
+        frame_s = 1.0 / float(stream.average_rate) if stream.average_rate else 0.0
+        _check_complete(path, "video", _declared_duration_s(container, stream), last_s + frame_s)
 
 
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """Decode a whole file's audio: mono float64 samples and the sample rate in Hz."""
     blocks = list(iter_audio_blocks(path))
     return np.concatenate([b.samples for b in blocks]), blocks[0].sample_rate_hz
+
+
+def _existing_file(path: Path, kind: str) -> Path:
+    if not path.is_file():
+        raise MediaFileError(f"{kind} file not found: {path} (check the path)")
+    if path.stat().st_size == 0:
+        raise MediaFileError(f"{path} is empty (0 bytes): give a file with {kind}")
+    return path
+
+
+def _open(path: Path):
+    """Open a media file with PyAV, turning FFmpeg's refusal into a one-line error."""
+    av = _import_av()
+    try:
+        return av.open(str(path))
+    except av.error.FFmpegError as exc:
+        raise MediaFileError(
+            f"{path} cannot be read: it is not an audio or video file, or it is corrupt or "
+            f"truncated ({_reason(exc)})"
+        ) from None
+
+
+def _decode(container, stream, path: Path) -> Iterator:
+    """Decode one stream; a decoding failure part-way becomes a MediaFileError."""
+    av = _import_av()
+    reached_s = 0.0
+    try:
+        for frame in container.decode(stream):
+            reached_s = float(frame.time) if frame.time is not None else reached_s
+            yield frame
+    except av.error.FFmpegError as exc:
+        raise MediaFileError(
+            f"{path} is corrupt or truncated: decoding failed after {reached_s:.2f} s "
+            f"({_reason(exc)})"
+        ) from None
+
+
+def _check_complete(path: Path, kind: str, declared_s: float | None, decoded_s: float) -> None:
+    """Refuse a file whose decoded stream is clearly shorter than its header declares."""
+    if declared_s and decoded_s < _MIN_DECODED_FRACTION * declared_s - _SLACK_S:
+        raise MediaFileError(
+            f"{path} is truncated: it declares {declared_s:.2f} s of {kind} but holds "
+            f"{decoded_s:.2f} s (re-export or re-download the file)"
+        )
 
 
 def _to_mono(frame) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Face features: MediaPipe Face Landmarker mesh, iBUG landmarks, iris points, head pose."""

@@ -1,0 +1,85 @@
+import functools
+import http.server
+import shutil
+import threading
+
+import pytest
+
+from streamer.features.face import model
+from streamer.features.face.model import FaceModelError, resolve_face_model
+
+UNREACHABLE_URL = "http://127.0.0.1:9/face_landmarker.task"  # discard port: refused at once
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(model.ENV_VARIABLE, raising=False)
+    return tmp_path / "cache" / "streamer" / model.MODEL_FILENAME
+
+
+@pytest.fixture
+def served_model(tmp_path, shared_dir):
+    """The shared model file served over HTTP on the loopback interface."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    shutil.copy(shared_dir / "models" / model.MODEL_FILENAME, folder / model.MODEL_FILENAME)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}/{model.MODEL_FILENAME}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_config_path_comes_first(tmp_path, monkeypatch, empty_cache):
+    mine = tmp_path / "mine.task"
+    mine.write_bytes(b"model")
+    monkeypatch.setenv(model.ENV_VARIABLE, str(tmp_path / "other.task"))
+    assert resolve_face_model(str(mine), url=UNREACHABLE_URL) == mine
+
+
+def test_environment_variable_comes_second(tmp_path, monkeypatch, empty_cache):
+    mine = tmp_path / "env.task"
+    mine.write_bytes(b"model")
+    monkeypatch.setenv(model.ENV_VARIABLE, str(mine))
+    assert resolve_face_model("", url=UNREACHABLE_URL) == mine
+
+
+def test_missing_named_file_is_a_one_line_error(tmp_path, empty_cache):
+    with pytest.raises(FaceModelError, match="face.model_path names .*nope.task, which does not exist"):
+        resolve_face_model(str(tmp_path / "nope.task"), url=UNREACHABLE_URL)
+
+
+def test_no_network_names_the_file_and_where_to_put_it(empty_cache):
+    with pytest.raises(FaceModelError) as info:
+        resolve_face_model("", url=UNREACHABLE_URL)
+    message = str(info.value)
+    assert "could not be downloaded" in message and str(empty_cache) in message
+    assert "\n" not in message
+    assert not empty_cache.exists()
+
+
+def test_download_checks_the_sha256_and_fills_the_cache(served_model, empty_cache):
+    _, url = served_model
+    assert resolve_face_model("", url=url) == empty_cache
+    assert model._sha256(empty_cache) == model.MODEL_SHA256
+    # the cached copy is used without the network from now on
+    assert resolve_face_model("", url=UNREACHABLE_URL) == empty_cache
+
+
+def test_download_with_a_wrong_checksum_is_refused(served_model, empty_cache):
+    folder, url = served_model
+    (folder / model.MODEL_FILENAME).write_bytes(b"not the model")
+    with pytest.raises(FaceModelError, match="has sha256 .* not the expected"):
+        resolve_face_model("", url=url)
+    assert not empty_cache.exists()
+
+
+def test_corrupt_cached_copy_is_replaced(served_model, empty_cache):
+    _, url = served_model
+    empty_cache.parent.mkdir(parents=True)
+    empty_cache.write_bytes(b"damaged")
+    assert resolve_face_model("", url=url) == empty_cache
+    assert model._sha256(empty_cache) == model.MODEL_SHA256
