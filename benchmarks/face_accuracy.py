@@ -18,12 +18,13 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from streamer.features.face.crops import CropHit, find_face_in_crops
+from streamer.features.face.crops import CropHit, find_face_in_crops, refine_face
 from streamer.features.face.ibug import IBUG49_INDICES, ibug49_from_mesh
 
 ANNOTATED = ("einstein.jpg", "takeo.ppm")
@@ -117,20 +118,40 @@ def errors(ibug68_truth: np.ndarray, mesh_xy: np.ndarray) -> dict[str, float]:
     return out
 
 
-def annotated_errors(
-    shared: Path, crop_confidence: float = CROP_CONFIDENCE
-) -> dict[str, tuple[dict[str, float], CropHit | None]]:
-    """Per annotated photograph: its errors and the crop that found it (None: whole frame)."""
+@dataclass
+class Measured:
+    """One annotated photograph: errors of the mesh as found, and after :func:`refine_face`."""
+
+    name: str
+    errors: dict[str, float]
+    hit: CropHit | None = None  # the crop pass's face (None: found in the whole frame)
+    refined: dict[str, float] | None = None  # crop-found faces only
+    n_views: int = 0  # crops averaged by refine_face
+
+    @property
+    def final(self) -> dict[str, float]:
+        """The errors of what the benchmark delivers (refined when the crop pass ran)."""
+        return self.refined or self.errors
+
+
+def annotated_errors(shared: Path, crop_confidence: float = CROP_CONFIDENCE) -> list[Measured]:
+    """Errors on each annotated photograph (whole frame, else crop pass + refinement)."""
     model = shared / "models" / "face_landmarker.task"
-    full, crop = make_landmarker(model), make_landmarker(model, crop_confidence)
+    full = make_landmarker(model)
+    crop = make_landmarker(model, crop_confidence, num_faces=2)
     try:
-        results = {}
+        results = []
         for name in ANNOTATED:
             path = shared / "faces" / name
-            mesh, hit = locate_face(read_rgb(path), detector(full), detector(crop))
+            rgb, truth = read_rgb(path), read_pts(path.with_suffix(".pts"))
+            mesh, hit = locate_face(rgb, detector(full), detector(crop))
             if mesh is None:
                 raise RuntimeError(f"no face found in {path}")
-            results[name] = errors(read_pts(path.with_suffix(".pts")), mesh), hit
+            measured = Measured(name, errors(truth, mesh), hit)
+            if hit is not None:
+                refined, measured.n_views = refine_face(rgb, detector(crop), mesh)
+                measured.refined = errors(truth, refined)
+            results.append(measured)
         return results
     finally:
         full.close()
@@ -168,13 +189,23 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     results = annotated_errors(args.shared, args.crop_confidence)
-    print(f"{'image':14s} {'NME49':>7s} " + " ".join(f"{r:>7s}" for r in REGIONS) + "  found by")
-    ok = True
-    for name, (err, hit) in results.items():
-        where = "whole frame" if hit is None else f"crop {hit.box} x{hit.scale:.2f}"
-        regions = " ".join(f"{err[r]:7.4f}" for r in REGIONS)
-        print(f"{name:14s} {err['nme']:7.4f} {regions}  {where}")
-        ok &= err["nme"] <= NME_TARGET
+    header = f"{'image':14s} {'pass':8s} {'NME49':>7s} " + " ".join(f"{r:>7s}" for r in REGIONS)
+    print(header)
+    for m in results:
+        rows = [("found", m.errors)] + ([("refined", m.refined)] if m.refined else [])
+        for label, err in rows:
+            regions = " ".join(f"{err[r]:7.4f}" for r in REGIONS)
+            print(f"{m.name:14s} {label:8s} {err['nme']:7.4f} {regions}")
+    for m in results:
+        if m.hit is None:
+            print(f"{m.name}: found in the whole frame")
+        else:
+            print(
+                f"{m.name}: whole frame found nothing; crop pass (detection confidence "
+                f"{args.crop_confidence}) found it in {m.hit.support} crops, best framed by "
+                f"{m.hit.box} (x{m.hit.scale:.2f}); refined over {m.n_views} crops"
+            )
+    ok = all(m.final["nme"] <= NME_TARGET for m in results)
     print(f"target NME <= {NME_TARGET}: {'met' if ok else 'NOT met'}")
 
     tried, found, iod_px = kdef_sanity(args.shared, args.n_kdef)

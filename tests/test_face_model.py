@@ -48,7 +48,9 @@ def test_environment_variable_comes_second(tmp_path, monkeypatch, empty_cache):
 
 
 def test_missing_named_file_is_a_one_line_error(tmp_path, empty_cache):
-    with pytest.raises(FaceModelError, match="face.model_path names .*nope.task, which does not exist"):
+    with pytest.raises(
+        FaceModelError, match="face.model_path names .*nope.task, which does not exist"
+    ):
         resolve_face_model(str(tmp_path / "nope.task"), url=UNREACHABLE_URL)
 
 

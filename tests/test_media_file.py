@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from streamer.sources.media_file import MediaFileError, iter_audio_blocks, read_audio
+from streamer.sources.media_file import (
+    MediaFileError,
+    iter_audio_blocks,
+    iter_video_frames,
+    read_audio,
+)
 from tests.conftest import write_wav
 
 
@@ -101,3 +106,31 @@ def test_video_cut_off_part_way_yields_what_is_there_then_fails(tmp_path, shared
         for block in iter_audio_blocks(cut):
             n_samples += block.samples.size
     assert n_samples > 44100  # the audio before the cut was delivered
+
+
+def test_video_frames_of_a_cut_off_video_then_an_error(tmp_path, shared_dir):
+    whole = tmp_path / "whole.mp4"
+    _faststart_copy(shared_dir / "media" / "talking_heads" / "speaker1.mp4", whole)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    frames = []
+    with pytest.raises(MediaFileError, match="truncated"):
+        for frame in iter_video_frames(cut):
+            frames.append(frame)
+    assert len(frames) > 20
+    assert frames[0].image.flags["C_CONTIGUOUS"] and frames[0].image.dtype == np.uint8
+
+
+def test_video_frames_times_and_still_pictures(shared_dir):
+    frames = list(iter_video_frames(shared_dir / "media" / "talking_heads" / "speaker2.mp4"))
+    assert len(frames) == 125
+    assert [f.index for f in frames] == list(range(125))
+    assert np.allclose(np.diff([f.t_s for f in frames]), 0.04)
+    assert frames[0].image.shape == (844, 844, 3)
+    still = list(iter_video_frames(shared_dir / "faces" / "einstein.jpg"))
+    assert len(still) == 1 and still[0].t_s == 0.0 and still[0].image.shape == (1024, 817, 3)
+    every_other = list(
+        iter_video_frames(shared_dir / "media" / "talking_heads" / "speaker2.mp4", fps=12.5)
+    )
+    assert [round(f.t_s, 2) for f in every_other[:3]] == [0.0, 0.08, 0.16]
