@@ -10,7 +10,6 @@ from streamer.features.face.crops import (
     face_box,
     find_face_in_crops,
     overlapping_crops,
-    refine_face,
     to_frame_coordinates,
 )
 from streamer.features.face.ibug import (
@@ -54,7 +53,7 @@ def test_ibug49_is_68_without_jaw_and_inner_mouth_corners():
 
 
 def test_iris_indices_are_the_ten_refined_vertices():
-    assert IRIS_INDICES == tuple(range(468, 478))
+    assert tuple(range(468, 478)) == IRIS_INDICES
 
 
 # --- the mapping functions -------------------------------------------------------------------
@@ -160,12 +159,12 @@ def _fake_detector(faces_xy: list[np.ndarray], frame_boxes: list, single_box_fal
 def test_find_face_in_crops_keeps_a_face_several_crops_agree_on():
     height, width = 600, 600
     boxes = overlapping_crops(height, width, crop_fractions=(1 / 2,))
-    face = np.array([[280.0, 280.0], [320.0, 330.0]])  # small, in the middle
-    false_box = boxes[0]  # a large "face" found in one crop only
+    face = np.array([[200.0, 200.0], [240.0, 250.0]])  # small, in four crops
+    false_box = boxes[-1]  # a large "face" found in one crop only
     image = np.zeros((height, width, 3), dtype=np.uint8)
     hit = find_face_in_crops(image, _fake_detector([face], boxes, false_box), boxes, min_size=0)
     assert hit is not None and hit.extra == "real"
-    assert hit.support >= 2
+    assert hit.support == 4
     np.testing.assert_allclose(hit.points_xy, face, atol=1e-9)
     alone = find_face_in_crops(image, _fake_detector([], boxes, false_box), boxes, min_size=0)
     assert alone is None
@@ -175,50 +174,32 @@ def test_find_face_in_crops_keeps_a_face_several_crops_agree_on():
     assert accepted is not None and accepted.extra == "false"
 
 
-def test_refine_face_averages_views_of_the_same_face():
-    face = np.array([[280.0, 280.0], [320.0, 330.0], [300.0, 300.0]])
-    image = np.zeros((600, 600, 3), dtype=np.uint8)
-    boxes = [
-        face_box(face, c, (dx, dy))
-        for c in (2.0, 2.5)
-        for dy in (-0.1, 0, 0.1)
-        for dx in (-0.1, 0, 0.1)
-    ]
-    refined, n_views = refine_face(
-        image, _fake_detector([face], boxes, ()), face, (2.0, 2.5), (-0.1, 0.0, 0.1), min_size=256
+@pytest.fixture(scope="module")
+def model_path(shared_dir):
+    pytest.importorskip("mediapipe")
+    path = shared_dir / "models" / "face_landmarker.task"
+    if not path.is_file():
+        pytest.skip("face_landmarker.task is absent from the shared folder")
+    return path
+
+
+@pytest.fixture(scope="module")
+def takeo_mesh(shared_dir, model_path):
+    """MediaPipe's 478-point mesh of takeo.ppm, in pixels."""
+    import mediapipe as mp
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    from benchmarks.face_accuracy import read_rgb
+
+    options = vision.FaceLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(model_path))
     )
-    assert n_views == 18
-    np.testing.assert_allclose(refined, face, atol=1e-6)
-
-
-# --- real photographs (MediaPipe) ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def accuracy(shared_dir):
-    pytest.importorskip("mediapipe")
-    from benchmarks.face_accuracy import annotated_errors
-
-    if not (shared_dir / "models" / "face_landmarker.task").is_file():
-        pytest.skip("face_landmarker.task is absent from the shared folder")
-    return {m.name: m for m in annotated_errors(shared_dir)}
-
-
-@pytest.fixture(scope="module")
-def takeo_mesh(shared_dir):
-    pytest.importorskip("mediapipe")
-    from benchmarks.face_accuracy import detector, make_landmarker, read_rgb
-
-    model = shared_dir / "models" / "face_landmarker.task"
-    if not model.is_file():
-        pytest.skip("face_landmarker.task is absent from the shared folder")
-    landmarker = make_landmarker(model)
-    try:
-        faces = detector(landmarker)(read_rgb(shared_dir / "faces" / "takeo.ppm"))
-    finally:
-        landmarker.close()
-    assert len(faces) == 1
-    return faces[0]
+    image = read_rgb(shared_dir / "faces" / "takeo.ppm")
+    with vision.FaceLandmarker.create_from_options(options) as landmarker:
+        result = landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=image))
+    assert len(result.face_landmarks) == 1
+    height, width = image.shape[:2]
+    return np.array([(p.x * width, p.y * height) for p in result.face_landmarks[0]])
 
 
 def test_left_right_and_up_down_on_takeo(takeo_mesh):
@@ -243,14 +224,33 @@ def test_left_right_and_up_down_on_takeo(takeo_mesh):
 
 
 @pytest.mark.parametrize("name", ["takeo.ppm", "einstein.jpg"])
-def test_nme_on_annotated_photographs(accuracy, name):
-    measured = accuracy[name]
-    assert measured.final["nme"] <= NME_TARGET, measured.final
+def test_nme_of_the_tracker_on_annotated_photographs(shared_dir, model_path, name):
+    """einstein.jpg's small face is found only by the tracker's crop search."""
+    from benchmarks.face_accuracy import landmark_errors, read_pts, read_rgb, tracked_landmarks
+    from streamer.config import load_config
+    from streamer.features.face.tracker import FaceTracker
+
+    path = shared_dir / "faces" / name
+    with FaceTracker(load_config().face, model_path) as tracker:
+        landmarks = tracked_landmarks(tracker, read_rgb(path))
+    assert landmarks is not None
+    errors = landmark_errors(read_pts(path.with_suffix(".pts")), landmarks)
+    assert errors["nme"] <= NME_TARGET, errors
 
 
-def test_einstein_is_found_by_the_crop_pass(accuracy):
-    hit = accuracy["einstein.jpg"].hit
-    assert hit is not None and hit.support >= 2
-    x0, y0, x1, y1 = hit.box
-    assert x0 <= 354 and x1 >= 438 and y0 <= 282 and y1 >= 381  # holds the annotated face
-    assert accuracy["takeo.ppm"].hit is None
+def test_docstring_table_matches_the_code():
+    import re
+
+    import streamer.features.face.ibug as ibug
+
+    # rows of the 3-column table "| iBUG | meaning | mesh vertices (weight) |"
+    found = re.findall(r"^\|\s+(\d+) \| [^|]+\| ([^|]+)\|$", ibug.__doc__, flags=re.MULTILINE)
+    rows = [(int(i), cell) for i, cell in found]
+    assert [i for i, _ in rows] == list(range(68))
+    for i, cell in rows:
+        documented = {}
+        for term in cell.split(","):
+            match = re.fullmatch(r"\s*(\d+)(?: \((\.\d+)\))?\s*", term)
+            assert match, (i, cell)
+            documented[int(match[1])] = float(match[2] or 1.0)
+        assert documented == dict(IBUG68_FROM_MESH[i]), i

@@ -10,10 +10,10 @@ it. When the full-frame pass finds nothing:
    :func:`crop_image`, maps the landmarks back with :func:`to_frame_coordinates`, and keeps
    the face that several crops agree on (single-crop detections at this confidence are
    often hands or clothes), preferring larger faces;
-2. optionally :func:`refine_face` averages the landmarks over a few crops framing that face
-   (:func:`face_box`), which steadies a small face's mesh;
-3. on the next video frames, :func:`face_box` around the last landmarks gives the crop to
-   run the landmarker on, instead of searching again.
+2. the tracker landmarks that face again in a crop centred on it, twice its size
+   (:func:`face_box`), which fits a small face better than the search crop (einstein.jpg:
+   NME 0.083 -> 0.054), and on the next video frames follows it in such a crop instead
+   of searching again.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ __all__ = [
     "crop_scale",
     "face_box",
     "find_face_in_crops",
-    "refine_face",
     "overlapping_crops",
     "to_frame_coordinates",
 ]
@@ -246,7 +245,7 @@ def find_face_in_crops(
     min_support: int = 2,
     margin: float = 0.02,
 ) -> CropHit | None:
-    """Run ``detect`` on overlapping crops; keep the face most crops agree on, then the largest.
+    """Run ``detect`` on overlapping crops; keep a face several crops agree on, preferring large.
 
     At a low detection confidence single crops also "find" faces in hands or clothes; a
     real face is found again by the overlapping crops around it. Detections whose centres
@@ -302,54 +301,3 @@ def find_face_in_crops(
         if best is None or support * hit.size_px > best.support * best.size_px:
             best = hit
     return best
-
-
-def refine_face(
-    image: np.ndarray,
-    detect: Callable[[np.ndarray], Sequence[np.ndarray]],
-    points_xy: np.ndarray,
-    contexts: Sequence[float] = (2.0,),
-    shifts: Sequence[float] = (0.0,),
-    min_size: int = DEFAULT_MIN_SIZE,
-) -> tuple[np.ndarray, int]:
-    """Re-run the landmarker on crops framing a known face and average the landmarks.
-
-    A small face's mesh varies by several percent of the eye distance with the crop it is
-    found in; a crop centred on the face, twice its size (the default, one landmarker call),
-    fits better than the search crop (``einstein.jpg``: NME 0.083 -> 0.054). More views
-    (``contexts`` x face size, centre shifted by ``shifts`` x side in x and y) are averaged.
-    Detections whose centre is more than half a face size from the given face are ignored.
-
-    Parameters
-    ----------
-    image : (H, W, 3) uint8 array
-        The full frame.
-    detect : callable
-        As for :func:`find_face_in_crops`.
-    points_xy : (n_points, 2 or 3) array
-        The face's landmarks in frame pixels (e.g. ``CropHit.points_xy``).
-    contexts, shifts : sequences of float
-        Crop sides (multiples of the face size) and centre offsets (fractions of the side).
-
-    Returns
-    -------
-    (points_xy, n_views)
-        The mean landmarks in frame pixels (the input when no crop finds the face) and the
-        number of crops averaged.
-    """
-    points_xy = np.asarray(points_xy, dtype=np.float64)
-    centre, reach = points_xy[:, :2].mean(axis=0), 0.5 * _size_px(points_xy)
-    views = []
-    for context in contexts:
-        for dy in shifts:
-            for dx in shifts:
-                box = face_box(points_xy, context, (dx, dy))
-                crop, scale = crop_image(image, box, min_size)
-                for face in detect(crop):
-                    mapped = to_frame_coordinates(_split(face)[0], box, scale)
-                    if np.linalg.norm(mapped[:, :2].mean(axis=0) - centre) < reach:
-                        views.append(mapped)
-                        break
-    if not views:
-        return points_xy, 0
-    return np.mean(views, axis=0), len(views)

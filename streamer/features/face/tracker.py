@@ -85,8 +85,7 @@ _BLENDSHAPE_COLUMN = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}
 _OUTER_EYE_CORNERS = (IBUG49_INDICES.index(36), IBUG49_INDICES.index(45))
 _SAME_FACE_IOU = 0.3  # a face overlapping the followed one this much is the same face
 _CROP_CONFIDENCE = 0.3  # detection confidence in the crop search
-_CROP_MARGIN = 0.02  # a face this fraction of the crop's side away from its edges is inside
-_CROP_AROUND = 2.5  # side of the crop that follows a small face, in face sizes
+_CROP_CONTEXT = 2.0  # side of the crop around a small face, in face sizes
 
 
 @dataclass(frozen=True)
@@ -136,13 +135,16 @@ class FaceTracker:
         self._vision = vision
         self._video = self._landmarker(vision.RunningMode.VIDEO, config.min_detection_confidence)
         self._still = None  # IMAGE-mode landmarker for crops, made when first needed
+        self._last_timestamp_ms = -1
         self.reset()
 
     def reset(self) -> None:
         """Forget the followed face (the next frame starts a new sequence)."""
         self._last_box = None  # (x0, y0, x1, y1) pixels of the followed face
-        self._last_box_from_crop = False
-        self._last_timestamp_ms = -1
+        self._last_from_crop = None  # its mesh (478, 2) when only the crop search found it
+        # MediaPipe's VIDEO mode wants ever-increasing timestamps, across sequences too:
+        # a new sequence's time 0 continues after the last timestamp given
+        self._timestamp_offset_ms = self._last_timestamp_ms + 1
         self._last_crop_search_s = None
 
     def close(self) -> None:
@@ -162,7 +164,8 @@ class FaceTracker:
         import mediapipe as mp
 
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.image)
-        timestamp_ms = max(int(round(frame.t_s * 1000.0)), self._last_timestamp_ms + 1)
+        timestamp_ms = self._timestamp_offset_ms + int(round(frame.t_s * 1000.0))
+        timestamp_ms = max(timestamp_ms, self._last_timestamp_ms + 1)
         self._last_timestamp_ms = timestamp_ms
         result = self._video.detect_for_video(image, timestamp_ms)
         height, width = frame.image.shape[:2]
@@ -175,7 +178,7 @@ class FaceTracker:
             return self._no_face(frame.t_s)
         mesh, transform, blendshapes = self._choose(faces)
         self._last_box = _box(mesh)
-        self._last_box_from_crop = from_crop
+        self._last_from_crop = mesh if from_crop else None
         return self._observation(frame.t_s, mesh, transform, blendshapes)
 
     def _landmarker(self, mode, detection_confidence: float):
@@ -196,37 +199,47 @@ class FaceTracker:
             return vision.FaceLandmarker.create_from_options(options)
 
     def _search_crops(self, frame: VideoFrame) -> list:
-        """Look for faces in enlarged crops: around the last face if it was small, else all over.
+        """Look for a face too small for the whole-frame pass; [] or [(mesh, transform, blendshapes)].
 
-        Returns the faces of the first crop that holds a face well inside it (a face cut
-        by the crop's edge is landmarked badly), else of the last crop that held any.
+        A small face followed from the last frame is looked for in a crop around it.
+        Otherwise (at most once per ``crop_search_interval_s``) overlapping crops are
+        searched; a face that several crops agree on is kept (single crops at a low
+        confidence also "see" faces in hands), then landmarked again in a crop centred
+        on it, which fits a small face better than the search crop.
         """
-        import mediapipe as mp
-
         interval_s = self.config.crop_search_interval_s
         if interval_s < 0:
             return []
-        height, width = frame.image.shape[:2]
-        if self._last_box_from_crop and self._last_box is not None:
-            boxes = [_square_around(self._last_box, height, width)]
-        elif self._last_crop_search_s is None or frame.t_s - self._last_crop_search_s >= interval_s:
-            self._last_crop_search_s = frame.t_s
-            boxes = crops.overlapping_crops(height, width)
-        else:
-            return []
         if self._still is None:
             self._still = self._landmarker(self._vision.RunningMode.IMAGE, _CROP_CONFIDENCE)
-        found = []
-        for box in boxes:
-            crop, scale = crops.crop_image(frame.image, box)
-            result = self._still.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=crop))
-            box_w, box_h = crop.shape[1] / scale, crop.shape[0] / scale
-            faces = _faces_in_pixels(result, box[0], box[1], box_w, box_h)
-            if faces:
-                found = faces
-                if all(_inside(_box(mesh), box, _CROP_MARGIN * box_w) for mesh, _, _ in faces):
-                    break
-        return found
+        if self._last_from_crop is not None:
+            return self._faces_around(frame.image, self._last_from_crop)
+        due = self._last_crop_search_s is None or frame.t_s - self._last_crop_search_s >= interval_s
+        if not due:
+            return []
+        self._last_crop_search_s = frame.t_s
+        hit = crops.find_face_in_crops(frame.image, self._detect_in_crop)
+        if hit is None:
+            return []
+        return self._faces_around(frame.image, hit.points_xy) or [(hit.points_xy, *hit.extra)]
+
+    def _faces_around(self, image: np.ndarray, mesh: np.ndarray) -> list:
+        """The face near ``mesh`` landmarked in a crop centred on it, twice its size."""
+        box = crops.face_box(mesh, _CROP_CONTEXT)
+        crop, scale = crops.crop_image(image, box)
+        centre, reach = mesh.mean(axis=0), 0.5 * max(np.ptp(mesh, axis=0))
+        for face_mesh, transform, blendshapes in self._detect_in_crop(crop):
+            mapped = crops.to_frame_coordinates(face_mesh, box, scale)
+            if np.linalg.norm(mapped.mean(axis=0) - centre) < reach:
+                return [(mapped, transform, blendshapes)]
+        return []
+
+    def _detect_in_crop(self, crop: np.ndarray) -> list:
+        """Faces in a crop as (mesh in crop pixels, transform, blendshapes)."""
+        import mediapipe as mp
+
+        result = self._still.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=crop))
+        return _faces_in_pixels(result, 0.0, 0.0, crop.shape[1], crop.shape[0])
 
     def _choose(self, faces: list) -> tuple:
         """The followed face if it is still there, else the largest."""
@@ -257,7 +270,7 @@ class FaceTracker:
 
     def _no_face(self, t_s: float) -> FaceObservation:
         self._last_box = None
-        self._last_box_from_crop = False
+        self._last_from_crop = None
         scores = np.zeros(N_BLENDSHAPES) if self.config.blendshapes else None
         return FaceObservation(
             t_s, False, np.zeros(3), np.zeros((N_EYE_POINTS, 2)), np.zeros((N_LANDMARKS, 2)), scores
@@ -297,24 +310,6 @@ def _box(mesh: np.ndarray) -> tuple[float, float, float, float]:
     x0, y0 = mesh.min(axis=0)
     x1, y1 = mesh.max(axis=0)
     return float(x0), float(y0), float(x1), float(y1)
-
-
-def _inside(box, crop_box, margin: float) -> bool:
-    """Whether ``box`` lies within ``crop_box`` shrunk by ``margin`` pixels on each side."""
-    return (
-        box[0] >= crop_box[0] + margin
-        and box[1] >= crop_box[1] + margin
-        and box[2] <= crop_box[2] - margin
-        and box[3] <= crop_box[3] - margin
-    )
-
-
-def _square_around(box, height: int, width: int) -> tuple[int, int, int, int]:
-    """A square crop box centred on a face box, ``_CROP_AROUND`` face sizes wide, in the frame."""
-    side = min(_CROP_AROUND * max(box[2] - box[0], box[3] - box[1]), height, width)
-    x0 = min(max((box[0] + box[2] - side) / 2, 0), width - side)
-    y0 = min(max((box[1] + box[3] - side) / 2, 0), height - side)
-    return int(x0), int(y0), int(x0 + side), int(y0 + side)
 
 
 def _iou(a, b) -> float:
