@@ -4,7 +4,8 @@ Usage: python benchmarks/bench_face.py [VIDEO ...]   (default: ../shared/media/t
 
 For every frame it times decoding (PyAV, including the RGB conversion) and tracking
 (MediaPipe Face Landmarker, pose, eye points and landmarks), one process, one thread of
-ours (MediaPipe and FFmpeg use their own threads).
+ours (MediaPipe and FFmpeg use their own threads). Also prints the share of frames with a
+face and the range of each pose angle (degrees).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from streamer.config import load_config
 from streamer.features.face.tracker import FaceTracker
@@ -30,11 +33,14 @@ def main() -> None:
     config = load_config().face
     model_path = SHARED / "models" / "face_landmarker.task"
     total = {"decode": 0.0, "track": 0.0, "frames": 0, "faces": 0}
-    print("| video | frames | size | decode ms/frame | track ms/frame | frames/s |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "| video | frames | size | face | pitch range | yaw range | roll range | decode ms/frame | track ms/frame | frames/s |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for video in videos:
         decode_s = track_s = 0.0
         n_frames = n_faces = 0
+        poses = []
         with FaceTracker(config, model_path if model_path.is_file() else None) as tracker:
             frames = iter_video_frames(video)
             while True:
@@ -49,9 +55,14 @@ def main() -> None:
                 track_s += tracked - decoded
                 n_frames += 1
                 n_faces += observation.face
+                if observation.face:
+                    poses.append(observation.pose_deg)
+        low, high = np.min(poses, axis=0), np.max(poses, axis=0)
+        ranges = " | ".join(f"{lo:.0f} to {hi:.0f}" for lo, hi in zip(low, high, strict=True))
         print(
-            f"| {video.name} | {n_frames} | {_size(video)} | {1000 * decode_s / n_frames:.2f} | "
-            f"{1000 * track_s / n_frames:.2f} | {n_frames / (decode_s + track_s):.0f} |"
+            f"| {video.name} | {n_frames} | {_size(video)} | {100 * n_faces / n_frames:.1f} % | "
+            f"{ranges} | {1000 * decode_s / n_frames:.2f} | {1000 * track_s / n_frames:.2f} | "
+            f"{n_frames / (decode_s + track_s):.0f} |"
         )
         total["decode"] += decode_s
         total["track"] += track_s

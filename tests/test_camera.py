@@ -126,7 +126,7 @@ def test_a_camera_that_fails_to_open_gives_one_line_error():
     message = str(caught.value)
     assert isinstance(caught.value, StreamerError)
     assert "\n" not in message and "camera 7 cannot be opened" in message
-    assert "streamer devices" in message
+    assert "--camera N" in message
     assert fake.released.is_set()
 
 

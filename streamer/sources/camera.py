@@ -23,7 +23,7 @@ from streamer.errors import StreamerError
 from streamer.types import VideoFrame
 
 _LOG = logging.getLogger(__name__)
-_FIX_HINT = "list cameras with `streamer devices`, or pass --camera N"
+_FIX_HINT = "check that a camera is connected, or choose another one with --camera N"
 _RETRY_PAUSE_S = 0.01  # pause after a failed read, so a dead camera does not spin a core
 _POLL_S = 0.05  # how often a waiting iterator checks for a stalled or stopped capture
 _JOIN_TIMEOUT_S = 0.5  # stop() waits this long for the thread, then leaves it (a daemon)
