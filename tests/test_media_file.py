@@ -134,3 +134,16 @@ def test_video_frames_times_and_still_pictures(shared_dir):
         iter_video_frames(shared_dir / "media" / "talking_heads" / "speaker2.mp4", fps=12.5)
     )
     assert [round(f.t_s, 2) for f in every_other[:3]] == [0.0, 0.08, 0.16]
+
+
+def test_media_file_source_gives_frames_and_audio_and_stops(shared_dir):
+    from streamer.sources.media_file import MediaFileSource
+
+    with MediaFileSource(shared_dir / "media" / "talking_heads" / "speaker2.mp4") as source:
+        first = [frame for _, frame in zip(range(5), source, strict=False)]
+        source.stop()
+        audio = sum(block.samples.size for block in source.audio_blocks())
+    assert [f.index for f in first] == list(range(5))
+    assert audio / 44100 > 4.9
+    with pytest.raises(MediaFileError, match="video file not found"):
+        MediaFileSource(shared_dir / "nothing.mp4")

@@ -15,7 +15,7 @@ from streamer.features.face.tracker import (
     FaceObservation,
     FaceTracker,
 )
-from streamer.sources.media_file import iter_video_frames
+from streamer.sources.media_file import MediaFileSource
 from streamer.types import FeatureFrames
 
 
@@ -47,7 +47,7 @@ def iter_file_face_frames(
 ) -> Iterator[FeatureFrames]:
     """Track the face through a video (or a still picture); one FeatureFrames per frame."""
     names = face_column_names(config.blendshapes)
-    with FaceTracker(config) as tracker:
-        for frame in iter_video_frames(path, fps):
+    with MediaFileSource(path, fps) as source, FaceTracker(config) as tracker:
+        for frame in source:
             observation = tracker.process(frame)
             yield FeatureFrames(np.array([frame.t_s]), observation_row(observation)[None, :], names)

@@ -218,3 +218,45 @@ def _declared_duration_s(container, stream) -> float | None:
 
 def _reason(exc: Exception) -> str:
     return str(getattr(exc, "strerror", None) or exc).splitlines()[0]
+
+
+class MediaFileSource:
+    """A recorded file as a frame source: the counterpart of the live ``CameraSource``.
+
+    Iterating gives the file's pictures as :class:`VideoFrame` (presentation times from
+    the file); :meth:`audio_blocks` gives its sound. Both are decoded as they are read.
+
+    Parameters
+    ----------
+    path : str or Path
+        A video file or a picture (checked to exist here, so errors come early).
+    fps : float, optional
+        Keep at most this many frames per second.
+    """
+
+    n_dropped = 0  # a file is read at the consumer's pace: no frame is ever dropped
+
+    def __init__(self, path: str | Path, fps: float | None = None):
+        self.path = _existing_file(Path(path), "video")
+        self.fps = fps
+        self._frames: Iterator[VideoFrame] | None = None
+
+    def __iter__(self) -> Iterator[VideoFrame]:
+        self._frames = iter_video_frames(self.path, self.fps)
+        return self._frames
+
+    def audio_blocks(self) -> Iterator[AudioBlock]:
+        """The file's first audio track, as :func:`iter_audio_blocks` gives it."""
+        return iter_audio_blocks(self.path)
+
+    def stop(self) -> None:
+        """Stop decoding pictures and close the file (a running iteration ends)."""
+        if self._frames is not None:
+            self._frames.close()
+            self._frames = None
+
+    def __enter__(self) -> MediaFileSource:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
