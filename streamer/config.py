@@ -66,12 +66,40 @@ class FaceConfig:
 
 
 @dataclass(frozen=True)
+class SpeechConfig:
+    """Word recognition."""
+
+    backend: str = field(metadata=_choice("auto", "vosk", "pocketsphinx"))
+    vosk_model_path: str
+
+
+@dataclass(frozen=True)
+class MicrophoneConfig:
+    """Live audio input."""
+
+    device: str
+    block_s: float = field(metadata=_range(0.005, 1.0))
+    queue_blocks: int = field(metadata=_range(2, 10000))
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """Text words and their vocabulary."""
+
+    vocabulary_size: int = field(metadata=_range(1, 1_000_000))
+    min_count: int = field(metadata=_range(1, 1_000_000))
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings, one section per component."""
 
     audio: AudioConfig
     csv: CsvConfig
     face: FaceConfig
+    speech: SpeechConfig
+    microphone: MicrophoneConfig
+    text: TextConfig
 
 
 def load_config(

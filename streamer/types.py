@@ -47,6 +47,27 @@ class VideoFrame:
 
 
 @dataclass(frozen=True)
+class Word:
+    """A recognised word with its time span.
+
+    Attributes
+    ----------
+    text : str
+        The word as the recogniser spelled it (see ``streamer.features.speech.words``
+        for the lower-cased tokens the text bag counts).
+    start_s, end_s : float
+        Start and end on the media clock, in seconds.
+    confidence : float
+        The recogniser's confidence in [0, 1].
+    """
+
+    text: str
+    start_s: float
+    end_s: float
+    confidence: float
+
+
+@dataclass(frozen=True)
 class FeatureFrames:
     """A run of feature frames at regular times (for example LLDs every 10 ms).
 

@@ -1,0 +1,1 @@
+"""Speech front end: streaming word recognition with word times, and text words."""
