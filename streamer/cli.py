@@ -98,6 +98,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--blendshapes", action="store_true", help="add MediaPipe's 52 blendshape scores"
     )
     video.set_defaults(run=run_features_video)
+
+    text = kinds.add_parser(
+        "text",
+        parents=[common],
+        help="the words spoken, with their start and end times",
+        description="Recognise the words spoken in INPUT and write one row per word: "
+        "header start;end;word;confidence (seconds, seconds, word, 0-1).",
+    )
+    text.add_argument("input", metavar="INPUT", help="a WAV or any audio/video file FFmpeg reads")
+    text.add_argument("--out", required=True, metavar="FILE.csv", help="the CSV file to write")
+    text.set_defaults(run=run_features_text)
+
+    models = commands.add_parser("models", help="models streamer uses")
+    model_commands = models.add_subparsers(title="model commands", metavar="ACTION")
+    download = model_commands.add_parser("download", help="download a model into the user cache")
+    download_kinds = download.add_subparsers(title="models", metavar="MODEL")
+    vosk = download_kinds.add_parser(
+        "vosk",
+        parents=[common],
+        help="an official vosk speech model",
+        description="Download the smallest official vosk model for a language into the user "
+        "cache, with a progress bar and an md5 check; `speech.backend: auto` uses it from then on.",
+    )
+    vosk.add_argument("--lang", required=True, help="language code, e.g. en, en-us, de, fr, ko")
+    vosk.add_argument("--list-url", help=argparse.SUPPRESS)  # another model list (tests, mirrors)
+    vosk.set_defaults(run=run_models_download_vosk)
+
+    devices = commands.add_parser(
+        "devices",
+        parents=[common],
+        help="list the microphones and cameras that can be opened",
+        description="List the audio inputs (for --mic) and the cameras (for --camera).",
+    )
+    devices.set_defaults(run=run_devices)
     return parser
 
 
@@ -143,6 +177,62 @@ def run_features_video(args: argparse.Namespace, config) -> int:
         f"({n_rows / max(elapsed_s, 1e-9):.0f} frames/s); a face in {share:.1%} of them",
         file=sys.stderr,
     )
+    return 0
+
+
+def run_features_text(args: argparse.Namespace, config) -> int:
+    """``streamer features text INPUT --out FILE.csv``."""
+    from streamer.feature_csv import WordCsvWriter
+    from streamer.features.speech.backends import create_recognizer
+    from streamer.features.speech.transcribe import iter_file_words
+
+    recognizer = create_recognizer(config.speech)
+    print(f"speech recognition: {recognizer.name}", file=sys.stderr)
+    started = time.perf_counter()
+    with WordCsvWriter(args.out, config.csv.separator) as writer:
+        for words in iter_file_words(args.input, recognizer):
+            writer.write(words)
+    elapsed_s = time.perf_counter() - started
+    print(f"wrote {writer.n_rows} words to {args.out} in {elapsed_s:.2f} s", file=sys.stderr)
+    return 0
+
+
+def run_models_download_vosk(args: argparse.Namespace, config) -> int:
+    """``streamer models download vosk --lang LANG``."""
+    from streamer.features.speech import vosk_models
+
+    path = vosk_models.download_vosk_model(args.lang, args.list_url or vosk_models.MODEL_LIST_URL)
+    print(path)
+    return 0
+
+
+def run_devices(args: argparse.Namespace, config) -> int:
+    """``streamer devices``: audio inputs and cameras."""
+    from streamer.sources.camera import list_cameras
+    from streamer.sources.microphone import MicrophoneError, list_audio_inputs
+
+    print("audio inputs (--mic INDEX or part of the name):")
+    try:
+        inputs = list_audio_inputs()
+    except MicrophoneError as exc:
+        inputs = []
+        print(f"  none: {exc}")
+    for device in inputs:
+        default = "  (default)" if device["is_default"] else ""
+        print(
+            f"  {device['index']:3d}  {device['name']}  {device['channels']} ch, "
+            f"{device['default_samplerate']:.0f} Hz{default}"
+        )
+    if not inputs:
+        print("  none found")
+    print("cameras (--camera INDEX):")
+    cameras = list_cameras()
+    for camera in cameras:
+        print(
+            f"  {camera['index']:3d}  {camera['width']}x{camera['height']}, {camera['fps']:.0f} frames/s"
+        )
+    if not cameras:
+        print("  none found")
     return 0
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
+import threading
 import wave
 from pathlib import Path
 
@@ -41,3 +44,21 @@ def voiced_signal(duration_s: float, sample_rate_hz: int, f0_hz: float = 140.0, 
     signal = sum(np.sin(k * phase) / k for k in range(1, 12))
     signal = 0.3 * signal / np.max(np.abs(signal)) + 0.003 * rng.standard_normal(t.size)
     return signal
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # no request log on stderr
+        pass
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """A folder served over HTTP on 127.0.0.1, and its base URL (no other address is used)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

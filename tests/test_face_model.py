@@ -1,7 +1,4 @@
-import functools
-import http.server
 import shutil
-import threading
 
 import pytest
 
@@ -19,18 +16,11 @@ def empty_cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def served_model(tmp_path, shared_dir):
+def served_model(http_folder, shared_dir):
     """The shared model file served over HTTP on the loopback interface."""
-    folder = tmp_path / "served"
-    folder.mkdir()
+    folder, base = http_folder
     shutil.copy(shared_dir / "models" / model.MODEL_FILENAME, folder / model.MODEL_FILENAME)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield folder, f"http://127.0.0.1:{server.server_address[1]}/{model.MODEL_FILENAME}"
-    server.shutdown()
-    server.server_close()
+    return folder, f"{base}/{model.MODEL_FILENAME}"
 
 
 def test_config_path_comes_first(tmp_path, monkeypatch, empty_cache):
