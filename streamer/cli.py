@@ -211,7 +211,7 @@ def run_devices(args: argparse.Namespace, config) -> int:
     from streamer.sources.camera import list_cameras
     from streamer.sources.microphone import MicrophoneError, list_audio_inputs
 
-    print("audio inputs (--mic INDEX or part of the name):")
+    print("audio inputs (set microphone.device to an index or part of a name):")
     try:
         inputs = list_audio_inputs()
     except MicrophoneError as exc:
@@ -225,7 +225,7 @@ def run_devices(args: argparse.Namespace, config) -> int:
         )
     if not inputs:
         print("  none found")
-    print("cameras (--camera INDEX):")
+    print("cameras (by index):")
     cameras = list_cameras()
     for camera in cameras:
         print(

@@ -97,3 +97,9 @@ def test_damaged_file_keeps_the_rows_computed_before_the_damage(tmp_path, capsys
     assert "is truncated" in capsys.readouterr().err
     n_rows = len(out.read_text().splitlines()) - 1
     assert n_rows > 200  # several seconds of frames survived
+
+
+def test_devices_lists_inputs_and_cameras(capsys):
+    assert main(["devices"]) == 0
+    out = capsys.readouterr().out
+    assert "audio inputs" in out and "cameras" in out

@@ -9,9 +9,6 @@ found that way is followed in a crop around it on the next frames.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from streamer.features.face import crops
 from streamer.features.face.ibug import IBUG49_INDICES, ibug49_from_mesh, iris_from_mesh
 from streamer.features.face.model import resolve_face_model
 from streamer.features.face.pose import pose_degrees
+from streamer.native_output import native_stderr_silenced
 from streamer.types import VideoFrame
 
 N_EYE_POINTS = 10
@@ -195,7 +193,7 @@ class FaceTracker:
             output_face_blendshapes=self.config.blendshapes,
             output_facial_transformation_matrixes=True,
         )
-        with _native_stderr_silenced():  # MediaPipe's C++ start-up log lines, not for users
+        with native_stderr_silenced():  # MediaPipe's C++ start-up log lines, not for users
             return vision.FaceLandmarker.create_from_options(options)
 
     def _search_crops(self, frame: VideoFrame) -> list:
@@ -275,20 +273,6 @@ class FaceTracker:
         return FaceObservation(
             t_s, False, np.zeros(3), np.zeros((N_EYE_POINTS, 2)), np.zeros((N_LANDMARKS, 2)), scores
         )
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Send what native code writes to the process's stderr (fd 2) to /dev/null meanwhile."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _faces_in_pixels(result, x0: float, y0: float, width: float, height: float) -> list:

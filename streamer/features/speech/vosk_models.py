@@ -36,11 +36,15 @@ def vosk_cache_dir() -> Path:
 
 
 def cached_vosk_models() -> list[Path]:
-    """Model folders in the cache (each holds an ``am`` or ``final.mdl``), newest name last."""
+    """Model folders in the cache (those holding ``am/final.mdl`` or ``final.mdl``), by name."""
+    from streamer.features.speech.vosk_backend import looks_like_vosk_model
+
     folder = vosk_cache_dir()
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(
+        p for p in folder.iterdir() if not p.name.startswith(".") and looks_like_vosk_model(p)
+    )
 
 
 def choose_model(models: list[dict], lang: str) -> dict:
