@@ -65,11 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the 23 eGeMAPS v01a low-level descriptors of INPUT, one row per 10 ms, "
         "as a CSV that openXBOW reads (header name;frameTime;<LLD names>).",
     )
-    audio.add_argument("input", metavar="INPUT", help="a WAV or any audio/video file FFmpeg reads")
-    audio.add_argument("--out", required=True, metavar="FILE.csv", help="the CSV file to write")
-    audio.add_argument(
-        "--name", help="value of the CSV's name column (default: INPUT's file name without suffix)"
-    )
+    _add_input_and_out(audio, "a WAV or any audio/video file FFmpeg reads", with_name=True)
     audio.set_defaults(run=run_features_audio)
 
     video = kinds.add_parser(
@@ -80,11 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "yaw, roll (degrees), the 10 iris points and the iBUG 49 landmarks "
         "(header name;frameTime;face;pitch;yaw;roll;eye0_x;...;lm48_y).",
     )
-    video.add_argument("input", metavar="INPUT", help="a video file or a picture")
-    video.add_argument("--out", required=True, metavar="FILE.csv", help="the CSV file to write")
-    video.add_argument(
-        "--name", help="value of the CSV's name column (default: INPUT's file name without suffix)"
-    )
+    _add_input_and_out(video, "a video file or a picture", with_name=True)
     video.add_argument(
         "--coords",
         choices=("pixels", "normalised"),
@@ -106,8 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Recognise the words spoken in INPUT and write one row per word: "
         "header start;end;word;confidence (seconds, seconds, word, 0-1).",
     )
-    text.add_argument("input", metavar="INPUT", help="a WAV or any audio/video file FFmpeg reads")
-    text.add_argument("--out", required=True, metavar="FILE.csv", help="the CSV file to write")
+    _add_input_and_out(text, "a WAV or any audio/video file FFmpeg reads", with_name=False)
     text.set_defaults(run=run_features_text)
 
     models = commands.add_parser("models", help="models streamer uses")
@@ -133,6 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     devices.set_defaults(run=run_devices)
     return parser
+
+
+def _add_input_and_out(parser: argparse.ArgumentParser, input_help: str, with_name: bool) -> None:
+    parser.add_argument("input", metavar="INPUT", help=input_help)
+    parser.add_argument("--out", required=True, metavar="FILE.csv", help="the CSV file to write")
+    if with_name:
+        parser.add_argument(
+            "--name",
+            help="value of the CSV's name column (default: INPUT's file name without suffix)",
+        )
 
 
 def run_features_audio(args: argparse.Namespace, config) -> int:

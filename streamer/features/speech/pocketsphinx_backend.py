@@ -15,7 +15,7 @@ import re
 import numpy as np
 
 from streamer.errors import StreamerError
-from streamer.features.speech.recognizer import SAMPLE_RATE_HZ
+from streamer.features.speech.recognizer import SAMPLE_RATE_HZ, PcmChunks
 from streamer.types import Word
 
 FRAMES_PER_S = 100  # the decoder's frame rate (``frate``)
@@ -52,15 +52,6 @@ def _import_pocketsphinx():
             "the pocketsphinx speech backend is not installed: run `pip install pocketsphinx`"
         ) from None
     return pocketsphinx
-
-
-def to_int16(samples: np.ndarray) -> np.ndarray:
-    """Float samples in [-1, 1] (or int16 already) as little-endian int16 PCM."""
-    samples = np.asarray(samples)
-    if samples.dtype == np.int16:
-        return samples.astype("<i2", copy=False)
-    scaled = np.round(samples.astype(np.float64) * 32767.0)
-    return np.clip(scaled, -32768, 32767).astype("<i2")
 
 
 def is_filler(word: str) -> bool:
@@ -130,7 +121,7 @@ class PocketsphinxRecognizer:
         self._pad = int(round(self._pad_s / frame_s))
         self._max_frames = max(1, int(self._max_utterance_s / frame_s))
         self._keep = int(np.ceil(window / frame_s)) + self._pad + 2
-        self._pending = np.zeros(0, dtype="<i2")
+        self._chunks = PcmChunks(self._frame_len)
         self._frames: list[np.ndarray] = []  # recent VAD frames; frames[0] is frame _first
         self._first = 0
         self._n_fed = 0  # frames given to the endpointer
@@ -143,13 +134,7 @@ class PocketsphinxRecognizer:
         """Add 16 kHz mono samples (float in [-1, 1]) whose first sample is at ``t_s`` s."""
         if self._t0_s is None:
             self._t0_s = float(t_s)
-        pcm = to_int16(samples).ravel()
-        if self._pending.size:
-            pcm = np.concatenate([self._pending, pcm])
-        n_frames = pcm.size // self._frame_len
-        frames = pcm[: n_frames * self._frame_len].reshape(n_frames, self._frame_len)
-        self._pending = pcm[n_frames * self._frame_len :].copy()
-        for frame in frames:  # one call per 30 ms frame
+        for frame in self._chunks.push(samples):  # one call per 30 ms frame
             self._step(frame)
 
     def _step(self, frame: np.ndarray) -> None:
@@ -224,7 +209,7 @@ class PocketsphinxRecognizer:
     def flush(self) -> list[Word]:
         """End the stream: finish the last utterance and return the words not yet pulled."""
         if self._utt_from is not None:  # still in speech: decode up to the last sample
-            self._decode(self._utt_from, self._n_fed, tail=self._pending)
+            self._decode(self._utt_from, self._n_fed, tail=self._chunks.take_remainder())
             self._utt_from = None
-        self._pending = np.zeros(0, dtype="<i2")
+        self._chunks.take_remainder()
         return self.pull()

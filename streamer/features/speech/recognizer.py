@@ -41,3 +41,40 @@ class SpeechRecognizer(Protocol):
 
     def reset(self) -> None:
         """Forget the stream; the next push starts a new one."""
+
+
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """Float samples in [-1, 1] (or int16 already) as little-endian int16 PCM."""
+    samples = np.asarray(samples)
+    if samples.dtype == np.int16:
+        return samples.astype("<i2", copy=False)
+    scaled = np.round(samples.astype(np.float64) * 32767.0)
+    return np.clip(scaled, -32768, 32767).astype("<i2")
+
+
+class PcmChunks:
+    """Float samples in, fixed-size int16 PCM chunks out; the remainder waits for more.
+
+    Parameters
+    ----------
+    chunk_samples : int
+        Samples per chunk (e.g. 480 for 30 ms at 16 kHz).
+    """
+
+    def __init__(self, chunk_samples: int):
+        self.chunk_samples = chunk_samples
+        self.remainder = np.zeros(0, dtype="<i2")  # samples not yet in a chunk
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """The complete chunks now available, shape (n_chunks, chunk_samples), int16."""
+        pcm = to_int16(samples).ravel()
+        if self.remainder.size:
+            pcm = np.concatenate([self.remainder, pcm])
+        n_chunks = pcm.size // self.chunk_samples
+        self.remainder = pcm[n_chunks * self.chunk_samples :].copy()
+        return pcm[: n_chunks * self.chunk_samples].reshape(n_chunks, self.chunk_samples)
+
+    def take_remainder(self) -> np.ndarray:
+        """The samples left over (fewer than a chunk), emptying the buffer."""
+        remainder, self.remainder = self.remainder, np.zeros(0, dtype="<i2")
+        return remainder

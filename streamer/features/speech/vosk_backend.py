@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from streamer.errors import StreamerError
-from streamer.features.speech.pocketsphinx_backend import is_filler, to_int16
-from streamer.features.speech.recognizer import SAMPLE_RATE_HZ
+from streamer.features.speech.pocketsphinx_backend import is_filler
+from streamer.features.speech.recognizer import SAMPLE_RATE_HZ, PcmChunks
 from streamer.native_output import native_stderr_silenced
 from streamer.types import Word
 
@@ -83,7 +83,7 @@ class VoskRecognizer:
         """Forget the stream; the next push starts a new one."""
         self._recognizer = self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE_HZ)
         self._recognizer.SetWords(True)
-        self._pending = np.zeros(0, dtype="<i2")
+        self._chunks = PcmChunks(CHUNK_SAMPLES)
         self._t0_s: float | None = None
         self._ready: list[Word] = []
 
@@ -91,15 +91,9 @@ class VoskRecognizer:
         """Add 16 kHz mono samples (float in [-1, 1]) whose first sample is at ``t_s`` s."""
         if self._t0_s is None:
             self._t0_s = float(t_s)
-        pcm = to_int16(samples).ravel()
-        if self._pending.size:
-            pcm = np.concatenate([self._pending, pcm])
-        n_chunks = pcm.size // CHUNK_SAMPLES
-        for k in range(n_chunks):  # one call per 0.1 s chunk
-            chunk = pcm[k * CHUNK_SAMPLES : (k + 1) * CHUNK_SAMPLES]
+        for chunk in self._chunks.push(samples):  # one call per 0.1 s chunk
             if self._recognizer.AcceptWaveform(chunk.tobytes()):
                 self._take(self._recognizer.Result())
-        self._pending = pcm[n_chunks * CHUNK_SAMPLES :].copy()
 
     def _take(self, result_json: str) -> None:
         """Queue the words of one Vosk result, on the media clock."""
@@ -123,9 +117,8 @@ class VoskRecognizer:
 
     def flush(self) -> list[Word]:
         """End the stream: finish the last utterance and return the words not yet pulled."""
-        if self._pending.size:
-            if self._recognizer.AcceptWaveform(self._pending.tobytes()):
-                self._take(self._recognizer.Result())
-            self._pending = np.zeros(0, dtype="<i2")
+        remainder = self._chunks.take_remainder()
+        if remainder.size and self._recognizer.AcceptWaveform(remainder.tobytes()):
+            self._take(self._recognizer.Result())
         self._take(self._recognizer.FinalResult())
         return self.pull()
