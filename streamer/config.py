@@ -91,6 +91,31 @@ class TextConfig:
 
 
 @dataclass(frozen=True)
+class CodebooksConfig:
+    """Codebook fitting."""
+
+    audio_size: int = field(metadata=_range(2, 100_000))
+    pose_size: int = field(metadata=_range(2, 100_000))
+    eyes_size: int = field(metadata=_range(2, 100_000))
+    landmarks_size: int = field(metadata=_range(2, 100_000))
+    generation: str = field(metadata=_choice("random++", "kmeans++"))
+    assignments: int = field(metadata=_range(1, 1000))
+    seed: int = field(metadata=_range(0, 2**31 - 1))
+    max_training_frames: int = field(metadata=_range(0, 10**9))
+
+
+@dataclass(frozen=True)
+class BowConfig:
+    """Rolling bags of words."""
+
+    window_s: float = field(metadata=_range(0.01, 3600.0))
+    hop_s: float = field(metadata=_range(0.001, 3600.0))
+    window: str = field(metadata=_choice("causal", "centred"))
+    weighting: str = field(metadata=_choice("counts", "log"))
+    normalise: bool
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings, one section per component."""
 
@@ -100,6 +125,8 @@ class Config:
     speech: SpeechConfig
     microphone: MicrophoneConfig
     text: TextConfig
+    codebooks: CodebooksConfig
+    bow: BowConfig
 
 
 def load_config(

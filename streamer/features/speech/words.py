@@ -36,6 +36,15 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower().replace("\u2019", "'"))
 
 
+def is_vocabulary_file(path: str | Path) -> bool:
+    """Whether ``path`` starts like a file written by :meth:`Vocabulary.save`."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.readline().startswith(_HEADER)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """The words of the text bag, most frequent first.
