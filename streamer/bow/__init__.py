@@ -1,0 +1,1 @@
+"""Bags of words: codebooks, quantisation and rolling bags over time."""
