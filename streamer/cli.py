@@ -101,6 +101,50 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_and_out(text, "a WAV or any audio/video file FFmpeg reads", with_name=False)
     text.set_defaults(run=run_features_text)
 
+    bow = kinds.add_parser(
+        "bow",
+        parents=[common],
+        help="rolling bags of words (AVEC 2017 layout) from feature CSVs",
+        description="Quantise the frames of feature CSVs (from `streamer features audio|video|text`) "
+        "against codebooks and write one file per recording to DIR: lines "
+        "name;timestamp;f1;...;fN every bow.hop_s seconds, no header (the AVEC 2017 layout). "
+        "A video file takes its pose, eyes and landmarks codebooks (bags side by side, in "
+        "the order given); a word file takes the text vocabulary.",
+    )
+    bow.add_argument(
+        "inputs", nargs="+", metavar="INPUT_CSV", help="feature CSVs, one per recording"
+    )
+    bow.add_argument(
+        "--codebook",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="a codebook (.npz, or openXBOW's text format) or a text vocabulary; repeatable",
+    )
+    bow.add_argument("--out", required=True, metavar="DIR", help="folder for the bag files")
+    bow.set_defaults(run=run_features_bow)
+
+    codebooks = commands.add_parser("codebooks", help="codebooks of the bags of words")
+    codebook_commands = codebooks.add_subparsers(title="codebook commands", metavar="ACTION")
+    fit = codebook_commands.add_parser(
+        "fit",
+        parents=[common],
+        help="fit a codebook (or the text vocabulary) on feature CSVs",
+        description="Fit the codebook of one feature group on the CSVs of `streamer features "
+        "audio|video` (random++ or kmeans++, sizes and seed from the codebooks section of the "
+        "config), or build the text vocabulary from the word CSVs of `streamer features text`. "
+        "FILE ending in .npz is streamer's format; any other name gets openXBOW's text format "
+        "(the vocabulary is always a text file).",
+    )
+    fit.add_argument(
+        "--group", required=True, choices=("audio", "pose", "eyes", "landmarks", "text")
+    )
+    fit.add_argument(
+        "--input", nargs="+", required=True, metavar="CSV", help="training feature CSVs"
+    )
+    fit.add_argument("--out", required=True, metavar="FILE", help="the codebook file to write")
+    fit.set_defaults(run=run_codebooks_fit)
+
     models = commands.add_parser("models", help="models streamer uses")
     model_commands = models.add_subparsers(title="model commands", metavar="ACTION")
     download = model_commands.add_parser("download", help="download a model into the user cache")
@@ -196,6 +240,74 @@ def run_features_text(args: argparse.Namespace, config) -> int:
     elapsed_s = time.perf_counter() - started
     print(f"wrote {writer.n_rows} words to {args.out} in {elapsed_s:.2f} s", file=sys.stderr)
     return 0
+
+
+def run_features_bow(args: argparse.Namespace, config) -> int:
+    """``streamer features bow INPUT_CSVS... --codebook FILE --out DIR``."""
+    from streamer.bow.feature_tables import read_feature_csv
+    from streamer.bow.recording_bags import recording_bags
+    from streamer.feature_csv import write_bags_csv
+
+    books = [_load_codebook_or_vocabulary(path) for path in args.codebook]
+    started = time.perf_counter()
+    for path in args.inputs:
+        table = read_feature_csv(path)
+        times_s, bags = recording_bags(table, books, config.bow)
+        out = Path(args.out) / f"{table.recording}.csv"
+        write_bags_csv(
+            out, table.recording, times_s, bags, config.csv.separator, config.csv.float_digits
+        )
+        print(f"{out}: {len(times_s)} bags of {bags.shape[1]} words", file=sys.stderr)
+    print(f"done in {time.perf_counter() - started:.2f} s", file=sys.stderr)
+    return 0
+
+
+def run_codebooks_fit(args: argparse.Namespace, config) -> int:
+    """``streamer codebooks fit --group G --input FILES... --out FILE``."""
+    import numpy as np
+
+    from streamer.bow.codebook import Codebook
+    from streamer.bow.feature_tables import GROUP_COLUMNS, read_feature_csv
+    from streamer.features.speech.words import Vocabulary
+
+    tables = [read_feature_csv(path) for path in args.input]
+    if args.group == "text":
+        transcripts = [" ".join(w.text for w in t.words) for t in tables if t.kind == "text"]
+        if len(transcripts) != len(tables):
+            raise StreamerError("--group text needs the word CSVs of `streamer features text`")
+        vocabulary = Vocabulary.build(
+            transcripts, config.text.vocabulary_size, config.text.min_count
+        )
+        vocabulary.save(args.out)
+        print(f"wrote a vocabulary of {len(vocabulary)} words to {args.out}", file=sys.stderr)
+        return 0
+    frames = np.concatenate([table.group(args.group)[1] for table in tables])
+    settings = config.codebooks
+    codebook = Codebook.fit(
+        frames,
+        n_words=getattr(settings, f"{args.group}_size"),
+        generation=settings.generation,
+        seed=settings.seed,
+        max_frames=settings.max_training_frames,
+        assignments=settings.assignments,
+        feature_names=GROUP_COLUMNS[args.group],
+        group=args.group,
+    )
+    codebook.save(args.out)
+    print(
+        f"wrote the {args.group} codebook: {len(codebook.words)} words ({settings.generation}, "
+        f"{len(frames)} training frames) to {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _load_codebook_or_vocabulary(path: str):
+    """A text vocabulary file when its header says so, else a codebook."""
+    from streamer.bow.codebook import Codebook
+    from streamer.features.speech.words import Vocabulary, is_vocabulary_file
+
+    return Vocabulary.load(path) if is_vocabulary_file(path) else Codebook.load(path)
 
 
 def run_models_download_vosk(args: argparse.Namespace, config) -> int:

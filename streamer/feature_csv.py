@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from streamer.errors import StreamerError
 from streamer.types import FeatureFrames, Word
 
@@ -100,3 +102,24 @@ class WordCsvWriter(_FlushedCsv):
                 for w in words
             ]
         )
+
+
+def write_bags_csv(
+    path: str | Path,
+    recording: str,
+    times_s: np.ndarray,
+    bags: np.ndarray,
+    separator: str = ";",
+    float_digits: int = 7,
+) -> None:
+    """Write one recording's bags in the AVEC 2017 layout: ``name;timestamp;f1;...;fN``, no header."""
+    row_format = separator.join(
+        [recording.replace(separator, "_"), "%.3f"] + [f"%.{float_digits}g"] * bags.shape[1]
+    )
+    lines = [row_format % (t, *row) for t, row in zip(times_s, bags, strict=True)]
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    except OSError as exc:
+        raise StreamerError(f"cannot write {path}: {exc.strerror} (choose another --out)") from None

@@ -43,7 +43,9 @@ def test_word_file(tmp_path):
         writer.write([Word("Hello", 0.1, 0.4, 0.9), Word("world", 0.5, 0.9, 0.8)])
     table = read_feature_csv(tmp_path / "w.csv")
     assert table.kind == "text" and table.recording == "w"
-    assert [w.text for w in table.words] == ["Hello", "world"] and np.allclose(table.t_s, [0.4, 0.9])
+    assert [w.text for w in table.words] == ["Hello", "world"] and np.allclose(
+        table.t_s, [0.4, 0.9]
+    )
 
 
 def test_bad_files(tmp_path):

@@ -115,6 +115,8 @@ def _word_table(path: Path, lines: list[list[str]]) -> FeatureTable:
     try:
         words = tuple(Word(w, float(a), float(b), float(c)) for a, b, w, c in lines)
     except ValueError:
-        raise FeatureFileError(f"{path} is damaged: a row is not start;end;word;confidence") from None
+        raise FeatureFileError(
+            f"{path} is damaged: a row is not start;end;word;confidence"
+        ) from None
     end_s = np.array([w.end_s for w in words])
     return FeatureTable(path.stem, "text", end_s, (), np.zeros((len(words), 0)), words)

@@ -93,7 +93,12 @@ class Vocabulary:
         """Write the vocabulary as UTF-8 text: a header, then ``word<TAB>count`` per line."""
         lines = [f"{_HEADER} size={len(self)} min_count={self.min_count} sha256={self.checksum}"]
         lines += [f"{w}\t{c}" for w, c in zip(self.words, self.counts, strict=True)]
-        Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise VocabularyError(f"cannot write the vocabulary {path}: {exc.strerror}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> Vocabulary:

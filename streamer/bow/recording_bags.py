@@ -1,0 +1,81 @@
+"""The bags of one recording from its features CSV: audio, video (pose + eyes + landmarks) or text.
+
+Bags are computed at every hop from 0 s to the recording's last row (for a video, rows
+without a face count for the duration but not in the bags). Video bags are the pose,
+eye and landmark bags side by side, in the order the codebooks are given.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from streamer.bow.codebook import Codebook
+from streamer.bow.feature_tables import GROUP_COLUMNS, VIDEO_GROUPS, FeatureTable
+from streamer.bow.rolling import bags, text_assignments
+from streamer.config import BowConfig
+from streamer.errors import StreamerError
+from streamer.features.speech.words import Vocabulary
+
+
+def recording_bags(
+    table: FeatureTable, books: list[Codebook | Vocabulary], config: BowConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hop times (s) and bags (n_hops, total words) of one recording.
+
+    Raises
+    ------
+    StreamerError
+        When a codebook does not fit the file (another group, other feature names or
+        dimensions), or a word file is given a codebook instead of a vocabulary.
+    """
+    end_s = float(table.t_s.max()) if len(table.t_s) else 0.0
+    parts = []
+    for book in books:
+        if isinstance(book, Vocabulary):
+            if table.kind != "text":
+                raise StreamerError(
+                    f"{table.recording}: a text vocabulary was given for {table.kind} features: "
+                    "give it the word CSVs of `streamer features text`"
+                )
+            t_s, assignments = text_assignments(table.words, book)
+            n_words = len(book)
+        else:
+            if table.kind == "text":
+                raise StreamerError(
+                    f"{table.recording}: a word file needs the text vocabulary, not the "
+                    f"{book.group or 'numeric'} codebook: fit one with "
+                    "`streamer codebooks fit --group text`"
+                )
+            group = book.group or _group_of(book, table)
+            t_s, values = table.group(group)
+            book.check_features(GROUP_COLUMNS[group])
+            assignments = book.quantise(values)
+            n_words = len(book.words)
+        parts.append(
+            bags(
+                t_s,
+                assignments,
+                n_words,
+                window_s=config.window_s,
+                hop_s=config.hop_s,
+                window=config.window,
+                weighting=config.weighting,
+                normalise=config.normalise,
+                end_s=end_s,
+            )
+        )
+    times = parts[0][0]
+    return times, np.hstack([bag for _, bag in parts])
+
+
+def _group_of(book: Codebook, table: FeatureTable) -> str:
+    """The feature group of a codebook that does not name it (openXBOW's files), by dimension."""
+    kinds = ("audio",) if table.kind == "audio" else VIDEO_GROUPS
+    matching = [g for g in kinds if len(GROUP_COLUMNS[g]) == book.n_dims]
+    if not matching:
+        expected = ", ".join(f"{g} {len(GROUP_COLUMNS[g])}" for g in kinds)
+        raise StreamerError(
+            f"{table.recording}: a codebook of {book.n_dims} dimensions does not fit its "
+            f"{table.kind} features ({expected} dimensions): give the codebook fitted on such files"
+        )
+    return matching[0]
