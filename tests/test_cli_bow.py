@@ -1,5 +1,7 @@
 """``streamer codebooks fit`` and ``streamer features bow`` end to end on small generated files."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -173,3 +175,59 @@ def test_mismatched_codebook_is_a_one_line_error(tmp_path, audio_csvs, capsys):
         == 2
     )
     assert "has no 'pose' columns" in capsys.readouterr().err
+
+
+def test_missing_codebook_is_a_one_line_error(tmp_path, audio_csvs, capsys):
+    assert (
+        main(
+            [
+                "features",
+                "bow",
+                *audio_csvs,
+                "--codebook",
+                str(tmp_path / "none.txt"),
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert (
+        "none.txt does not exist: fit it with `streamer codebooks fit`" in err
+        and err.count("\n") == 1
+    )
+
+
+def test_nan_frames_are_a_one_line_error(tmp_path, audio_csvs, capsys):
+    codebook = tmp_path / "a.npz"
+    assert (
+        main(
+            [
+                "codebooks",
+                "fit",
+                "--group",
+                "audio",
+                "--input",
+                *audio_csvs,
+                "--out",
+                str(codebook),
+                "--set",
+                "codebooks.audio_size=4",
+            ]
+        )
+        == 0
+    )
+    bad = tmp_path / "bad.csv"
+    lines = Path(audio_csvs[0]).read_text().splitlines()
+    lines[5] = ";".join(lines[5].split(";")[:3] + ["nan"] * 22)
+    bad.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert (
+        main(
+            ["features", "bow", str(bad), "--codebook", str(codebook), "--out", str(tmp_path / "o")]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("streamer: error: ") and err.count("\n") == 1

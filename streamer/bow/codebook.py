@@ -306,7 +306,10 @@ class Codebook:
 
         path = Path(path)
         if not path.is_file():
-            raise CodebookError(f"codebook file {path} does not exist")
+            raise CodebookError(
+                f"codebook file {path} does not exist: fit it with `streamer codebooks fit` "
+                "or check the path"
+            )
         if path.suffix.lower() == ".npz":
             return codebook_files.load_npz(path)
         return codebook_files.load_openxbow(path)
