@@ -1,0 +1,1 @@
+"""Fusion: the multimodal network, output scaling, delay compensation and CCC."""
