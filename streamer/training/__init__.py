@@ -1,0 +1,1 @@
+"""Training: datasets, AVEC 2017 baselines (linear SVR, early and late fusion) and protocol."""
