@@ -145,6 +145,23 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--out", required=True, metavar="FILE", help="the codebook file to write")
     fit.set_defaults(run=run_codebooks_fit)
 
+    train = commands.add_parser(
+        "train",
+        parents=[common],
+        help="train the proposed fusion network of each dimension on an AVEC 2017 layout corpus",
+        description="Train one proposed fusion network per dimension on DIR (the AVEC 2017 "
+        "layout: audio/video/text_features_xbow_6s and labels), choosing the best epoch by "
+        "CCC on the Devel tuning subset, fit the scaling module and write "
+        "<dimension>.pt / <dimension>.json to OUT.",
+    )
+    train.add_argument("--data", required=True, metavar="DIR", help="the corpus folder")
+    train.add_argument("--out", required=True, metavar="DIR", help="folder for the models")
+    train.add_argument(
+        "--dimensions",
+        help="comma-separated, e.g. arousal,valence (default: every label the corpus has)",
+    )
+    train.set_defaults(run=run_train)
+
     models = commands.add_parser("models", help="models streamer uses")
     model_commands = models.add_subparsers(title="model commands", metavar="ACTION")
     download = model_commands.add_parser("download", help="download a model into the user cache")
@@ -308,6 +325,34 @@ def _load_codebook_or_vocabulary(path: str):
     from streamer.features.speech.words import Vocabulary, is_vocabulary_file
 
     return Vocabulary.load(path) if is_vocabulary_file(path) else Codebook.load(path)
+
+
+def run_train(args: argparse.Namespace, config) -> int:
+    """``streamer train --data DIR --out DIR [--dimensions ...]``."""
+    from streamer.training.datasets import load_corpus, split_devel
+    from streamer.training.protocol import save_trained, train_dimension
+
+    corpus = load_corpus(args.data, max_pad_s=float("inf"))
+    dimensions = args.dimensions.split(",") if args.dimensions else list(corpus.label_names)
+    tuning, test = split_devel(corpus, config.training.tuning_recordings, config.training.seed)
+    print(
+        f"corpus {args.data}: {len(corpus.recordings['train'])} train, {len(tuning)} tuning and "
+        f"{len(test)} test recordings; inputs "
+        + ", ".join(f"{m} {d}" for m, d in corpus.dims.items()),
+        file=sys.stderr,
+    )
+    for dimension in dimensions:
+        started = time.perf_counter()
+        trained = train_dimension(corpus, tuning, test, dimension.strip(), config)
+        path = save_trained(trained, args.out, config)
+        scores = trained.scores
+        print(
+            f"{trained.dimension}: CCC tuning {scores['tuning']['scaled']:.3f} "
+            f"(raw {scores['tuning']['raw']:.3f}), test {scores['test']['scaled']:.3f} "
+            f"(raw {scores['test']['raw']:.3f}); {time.perf_counter() - started:.0f} s; {path}",
+            file=sys.stderr,
+        )
+    return 0
 
 
 def run_models_download_vosk(args: argparse.Namespace, config) -> int:

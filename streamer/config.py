@@ -116,6 +116,51 @@ class BowConfig:
 
 
 @dataclass(frozen=True)
+class FusionConfig:
+    """Layer sizes (Table I) and regularisation of the fusion networks."""
+
+    arousal_audio_units: int = field(metadata=_range(1, 100_000))
+    arousal_video_units: int = field(metadata=_range(1, 100_000))
+    arousal_text_units: int = field(metadata=_range(1, 100_000))
+    arousal_fusion_units: int = field(metadata=_range(1, 100_000))
+    valence_audio_units: int = field(metadata=_range(1, 100_000))
+    valence_video_units: int = field(metadata=_range(1, 100_000))
+    valence_text_units: int = field(metadata=_range(1, 100_000))
+    valence_fusion_units: int = field(metadata=_range(1, 100_000))
+    liking_audio_units: int = field(metadata=_range(1, 100_000))
+    liking_video_units: int = field(metadata=_range(1, 100_000))
+    liking_text_units: int = field(metadata=_range(1, 100_000))
+    liking_fusion_units: int = field(metadata=_range(1, 100_000))
+    dropout: float = field(metadata=_range(0.0, 0.99))
+    modality_dropout: float = field(metadata=_range(0.0, 0.99))
+
+    def units(self, dimension: str) -> tuple[dict[str, int], int]:
+        """Units per modality and of the fusion layer for ``dimension`` (arousal, ...)."""
+        per_modality = {
+            m: getattr(self, f"{dimension}_{m}_units") for m in ("audio", "video", "text")
+        }
+        return per_modality, getattr(self, f"{dimension}_fusion_units")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Training and the evaluation protocol."""
+
+    loss: str = field(metadata=_choice("mse", "ccc"))
+    learning_rate: float = field(metadata=_range(1e-7, 1.0))
+    batch_size: int = field(metadata=_range(1, 1_000_000))
+    max_epochs: int = field(metadata=_range(1, 100_000))
+    patience: int = field(metadata=_range(0, 100_000))
+    seed: int = field(metadata=_range(0, 2**31 - 1))
+    device: str = field(metadata=_choice("auto", "cpu", "cuda"))
+    scaling: str = field(metadata=_choice("none", "decimal", "minmax", "std_ratio"))
+    arousal_delay_s: float = field(metadata=_range(0.0, 60.0))
+    valence_delay_s: float = field(metadata=_range(0.0, 60.0))
+    liking_delay_s: float = field(metadata=_range(0.0, 60.0))
+    tuning_recordings: int = field(metadata=_range(1, 10_000))
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings, one section per component."""
 
@@ -127,6 +172,8 @@ class Config:
     text: TextConfig
     codebooks: CodebooksConfig
     bow: BowConfig
+    fusion: FusionConfig
+    training: TrainingConfig
 
 
 def load_config(

@@ -228,7 +228,7 @@ def _align(table: _Table, ref: _Table, max_pad_s: float) -> tuple[np.ndarray, in
             f"{ref.line(n_ref - 1)}); both files must cover the same times"
         )
     n_pad = n_ref - n
-    if n_pad > round(max_pad_s / HOP_S):
+    if n_pad * HOP_S > max_pad_s + 1e-9:
         raise CorpusError(
             f"{table.path} line {table.line(n - 1)}: ends at {table.times_s[-1]:.3f} s ({n} rows) "
             f"but {ref.path} runs to {ref.times_s[-1]:.3f} s ({n_ref} rows); at most "
