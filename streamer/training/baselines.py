@@ -60,7 +60,8 @@ def make_svr(c: float, *, max_iter: int = 1000, tol: float = 1e-4) -> LinearSVR:
     )
 
 
-def _fit_one(c, X, y, max_iter, tol):
+def fit_svr_at(c: float, X, y, max_iter: int = 1000, tol: float = 1e-4):
+    """A linear SVR with complexity ``c`` fitted on ``X``, ``y`` (AVEC settings, no search)."""
     model = make_svr(c, max_iter=max_iter, tol=tol)
     with warnings.catch_warnings():
         # AVEC's large complexities often stop at max_iter; the baseline ignored it too.
@@ -70,7 +71,7 @@ def _fit_one(c, X, y, max_iter, tol):
 
 
 def _search_job(c, X, y, tune_X, tune_y, max_iter, tol):
-    model = _fit_one(c, X, y, max_iter, tol)
+    model = fit_svr_at(c, X, y, max_iter, tol)
     return model, ccc(tune_y, model.predict(tune_X))
 
 
@@ -148,7 +149,7 @@ def fit_svr(
     best = int(np.argmax(np.nan_to_num(scores, nan=-np.inf)))
     model, best_c = results[best][0], cs[best]
     if k > 1:
-        model = _fit_one(best_c, train_X, train_y, max_iter, tol)
+        model = fit_svr_at(best_c, train_X, train_y, max_iter, tol)
     return model, best_c, scores
 
 
