@@ -285,10 +285,11 @@ def run_features_text(args: argparse.Namespace, config) -> int:
 def run_features_bow(args: argparse.Namespace, config) -> int:
     """``streamer features bow INPUT_CSVS... --codebook FILE --out DIR``."""
     from streamer.bow.feature_tables import read_feature_csv
-    from streamer.bow.recording_bags import recording_bags
+    from streamer.bow.recording_bags import recording_bags, write_codebook_manifest
     from streamer.feature_csv import write_bags_csv
 
     books = [_load_codebook_or_vocabulary(path) for path in args.codebook]
+    write_codebook_manifest(Path(args.out), args.codebook, books)
     started = time.perf_counter()
     for path in args.inputs:
         table = read_feature_csv(path)
@@ -353,7 +354,7 @@ def _load_codebook_or_vocabulary(path: str):
 def run_train(args: argparse.Namespace, config) -> int:
     """``streamer train --data DIR --out DIR [--dimensions ...]``."""
     from streamer.training.datasets import load_corpus, split_devel
-    from streamer.training.protocol import save_trained, train_dimension
+    from streamer.training.protocol import codebook_manifests, save_trained, train_dimension
 
     corpus = load_corpus(args.data, max_pad_s=float("inf"))
     dimensions = args.dimensions.split(",") if args.dimensions else list(corpus.label_names)
@@ -367,7 +368,7 @@ def run_train(args: argparse.Namespace, config) -> int:
     for dimension in dimensions:
         started = time.perf_counter()
         trained = train_dimension(corpus, tuning, test, dimension.strip(), config)
-        path = save_trained(trained, args.out, config)
+        path = save_trained(trained, args.out, config, codebook_manifests(corpus))
         scores = trained.scores
         print(
             f"{trained.dimension}: CCC tuning {scores['tuning']['scaled']:.3f} "

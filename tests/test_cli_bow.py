@@ -231,3 +231,53 @@ def test_nan_frames_are_a_one_line_error(tmp_path, audio_csvs, capsys):
     )
     err = capsys.readouterr().err
     assert err.startswith("streamer: error: ") and err.count("\n") == 1
+
+
+def test_bag_folder_records_its_codebooks(tmp_path, audio_csvs):
+    import json
+
+    from streamer.bow.codebook import Codebook
+
+    codebook = tmp_path / "audio.npz"
+    assert (
+        main(
+            [
+                "codebooks",
+                "fit",
+                "--group",
+                "audio",
+                "--input",
+                *audio_csvs,
+                "--out",
+                str(codebook),
+                "--set",
+                "codebooks.audio_size=4",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "features",
+                "bow",
+                *audio_csvs,
+                "--codebook",
+                str(codebook),
+                "--out",
+                str(tmp_path / "bags"),
+            ]
+        )
+        == 0
+    )
+    manifest = json.loads((tmp_path / "bags" / "codebooks.json").read_text())
+    assert manifest == {
+        "codebooks": [
+            {
+                "file": "audio.npz",
+                "group": "audio",
+                "n_words": 4,
+                "checksum": Codebook.load(codebook).checksum,
+            }
+        ]
+    }

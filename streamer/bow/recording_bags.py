@@ -7,6 +7,9 @@ eye and landmark bags side by side, in the order the codebooks are given.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from streamer.bow.codebook import Codebook
@@ -66,6 +69,27 @@ def recording_bags(
         )
     times = parts[0][0]
     return times, np.hstack([bag for _, bag in parts])
+
+
+MANIFEST_NAME = "codebooks.json"
+
+
+def write_codebook_manifest(
+    folder: Path, paths: list[str], books: list[Codebook | Vocabulary]
+) -> Path:
+    """Record which codebooks made the bags in ``folder`` (``codebooks.json``): file names,
+    groups, sizes and checksums, so that a model trained on them can refuse others."""
+    entries = []
+    for path, book in zip(paths, books, strict=True):
+        if isinstance(book, Vocabulary):
+            entries.append({"file": Path(path).name, "group": "text", "n_words": len(book)})
+        else:
+            entries.append({"file": Path(path).name, "group": book.group, "n_words": book.n_words})
+        entries[-1]["checksum"] = book.checksum
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = folder / MANIFEST_NAME
+    manifest.write_text(json.dumps({"codebooks": entries}, indent=2) + "\n", encoding="utf-8")
+    return manifest
 
 
 def _group_of(book: Codebook, table: FeatureTable) -> str:

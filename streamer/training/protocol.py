@@ -7,19 +7,21 @@ fitted on the training predictions, and the tuning and test subsets of Devel are
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from streamer.bow.recording_bags import MANIFEST_NAME
 from streamer.config import Config
 from streamer.errors import StreamerError
 from streamer.fusion.delay import shift_features
 from streamer.fusion.metrics import ccc
 from streamer.fusion.network import FusionNet, save_model
 from streamer.fusion.scaling import Scaler
-from streamer.training.datasets import Corpus, Recording
+from streamer.training.datasets import MODALITY_FOLDERS, Corpus, Recording
 from streamer.training.train import TrainingHistory, predict, train_model
 
 
@@ -114,9 +116,27 @@ def train_dimension(
     return TrainedDimension(dimension, model, scaler, delay_s, scores, history)
 
 
-def save_trained(trained: TrainedDimension, folder: str | Path, config: Config) -> Path:
-    """Write the network (``<dimension>.pt``) and its description (``<dimension>.json``)."""
+def codebook_manifests(corpus: Corpus) -> dict[str, list]:
+    """The codebooks each modality's bags were made with, from the ``codebooks.json`` that
+    ``streamer features bow`` writes beside them (absent for other corpora, e.g. AVEC's)."""
+    manifests = {}
+    for modality in corpus.modalities:
+        path = Path(corpus.folder) / MODALITY_FOLDERS[modality] / MANIFEST_NAME
+        if path.is_file():
+            manifests[modality] = json.loads(path.read_text(encoding="utf-8"))["codebooks"]
+    return manifests
+
+
+def save_trained(
+    trained: TrainedDimension, folder: str | Path, config: Config, codebooks: dict | None = None
+) -> Path:
+    """Write the network (``<dimension>.pt``) and its description (``<dimension>.json``).
+
+    ``codebooks``: the manifests of :func:`codebook_manifests`, kept so that the runtime
+    can refuse codebooks other than those the model was trained with.
+    """
     meta = {
+        "codebooks": codebooks or {},
         "dimension": trained.dimension,
         "delay_s": trained.delay_s,
         "scaling": trained.scaler.to_dict(),
