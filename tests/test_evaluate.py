@@ -41,7 +41,15 @@ def test_evaluate_writes_every_table_and_figure(evaluated):
     for name in ("fig2_delay.png", "fig3_modalities.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table2 = _rows(out / "table2.csv")
-    assert list(table2[0]) == ["dimension", "model", "scaling", "tuning", "test"]
+    assert list(table2[0]) == [
+        "dimension",
+        "model",
+        "scaling",
+        "tuning",
+        "test",
+        "test_pcc",
+        "test_rmse",
+    ]
     assert len(table2) == 3 * 5 * 3  # dimensions x (3 unimodal, early, late) x scalings
     assert {r["scaling"] for r in table2} == {"none", "std_ratio", "minmax"}
     table3 = _rows(out / "table3.csv")

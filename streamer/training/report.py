@@ -28,7 +28,7 @@ import numpy as np
 from streamer.config import Config
 from streamer.errors import StreamerError
 from streamer.fusion.delay import delay_grid_search
-from streamer.fusion.metrics import ccc
+from streamer.fusion.metrics import ccc, pcc, rmse
 from streamer.fusion.network import EarlyFusionNet, FusionNet
 from streamer.fusion.scaling import Scaler
 from streamer.training.baselines import (
@@ -47,6 +47,7 @@ DNN_SCALINGS = ("none", "decimal", "std_ratio")
 SVR_SEARCH_STRIDE = 5
 DEFAULT_DELAYS_S = tuple(np.round(np.arange(0.0, 5.01, 0.5), 2))
 SUBSETS = ("tuning", "test")
+SCORE_KEYS = (*SUBSETS, "test_pcc", "test_rmse")  # CCC per subset; PCC, RMSE on test
 
 
 class ProgressBar:
@@ -104,7 +105,12 @@ class Report:
 
 
 def _scores(scaler: Scaler, predictions: dict, targets: dict) -> dict[str, float]:
-    return {s: ccc(targets[s], scaler.apply(predictions[s])) for s in SUBSETS}
+    """CCC on each subset, and PCC and RMSE on the test subset."""
+    scores = {s: ccc(targets[s], scaler.apply(predictions[s])) for s in SUBSETS}
+    test_prediction = scaler.apply(predictions["test"])
+    scores["test_pcc"] = pcc(targets["test"], test_prediction)
+    scores["test_rmse"] = rmse(targets["test"], test_prediction)
+    return scores
 
 
 def _svr_rows(dimension, data, n_jobs, complexities) -> tuple[list[dict], dict, dict]:
@@ -150,7 +156,7 @@ def _dnn_rows(dimension, data, dims, config, runs, progress) -> list[dict]:
 
     rows = []
     for label, factory in (("DNN early fusion", early), ("Proposed fusion", proposed)):
-        per_run = {kind: {s: [] for s in SUBSETS} for kind in DNN_SCALINGS}
+        per_run = {kind: {s: [] for s in SCORE_KEYS} for kind in DNN_SCALINGS}
         for run in range(runs):
             progress(f"{dimension}: {label} run {run + 1}/{runs}")
             model, _ = train_model(
@@ -167,8 +173,9 @@ def _dnn_rows(dimension, data, dims, config, runs, progress) -> list[dict]:
                     per_run[kind][s].append(value)
         for kind, values in per_run.items():
             row = {"dimension": dimension, "model": label, "scaling": kind, "runs": runs}
-            for s in SUBSETS:
+            for s in SCORE_KEYS:
                 row[s] = float(np.mean(values[s]))
+            for s in SUBSETS:
                 row[f"{s}_std"] = float(np.std(values[s], ddof=1)) if runs > 1 else 0.0
             rows.append(row)
     return rows
@@ -306,7 +313,7 @@ def write_report(report: Report, out: str | Path) -> list[Path]:
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    base = ["dimension", "model", "scaling", "tuning", "test"]
+    base = ["dimension", "model", "scaling", *SCORE_KEYS]
     _write_csv(out / "table2.csv", report.table2, base)
     _write_csv(out / "table3.csv", report.table3, [*base, "tuning_std", "test_std", "runs"])
     (out / "table2.md").write_text(
