@@ -160,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--dimensions",
         help="comma-separated, e.g. arousal,valence (default: every label the corpus has)",
     )
+    train.add_argument(
+        "--multitask",
+        action="store_true",
+        help="one network with an output per dimension instead of one network per dimension",
+    )
     train.set_defaults(run=run_train)
 
     evaluate = commands.add_parser(
@@ -354,10 +359,12 @@ def _load_codebook_or_vocabulary(path: str):
 def run_train(args: argparse.Namespace, config) -> int:
     """``streamer train --data DIR --out DIR [--dimensions ...]``."""
     from streamer.training.datasets import load_corpus, split_devel
-    from streamer.training.protocol import codebook_manifests, save_trained, train_dimension
+    from streamer.training.protocol import codebook_manifests, save_trained, train_network
 
     corpus = load_corpus(args.data, max_pad_s=float("inf"))
-    dimensions = args.dimensions.split(",") if args.dimensions else list(corpus.label_names)
+    dimensions = (
+        [d.strip() for d in args.dimensions.split(",")] if args.dimensions else corpus.label_names
+    )
     tuning, test = split_devel(corpus, config.training.tuning_recordings, config.training.seed)
     print(
         f"corpus {args.data}: {len(corpus.recordings['train'])} train, {len(tuning)} tuning and "
@@ -365,17 +372,19 @@ def run_train(args: argparse.Namespace, config) -> int:
         + ", ".join(f"{m} {d}" for m, d in corpus.dims.items()),
         file=sys.stderr,
     )
-    for dimension in dimensions:
+    groups = [dimensions] if args.multitask else [[d] for d in dimensions]
+    for group in groups:
         started = time.perf_counter()
-        trained = train_dimension(corpus, tuning, test, dimension.strip(), config)
+        trained = train_network(corpus, tuning, test, group, config)
         path = save_trained(trained, args.out, config, codebook_manifests(corpus))
-        scores = trained.scores
-        print(
-            f"{trained.dimension}: CCC tuning {scores['tuning']['scaled']:.3f} "
-            f"(raw {scores['tuning']['raw']:.3f}), test {scores['test']['scaled']:.3f} "
-            f"(raw {scores['test']['raw']:.3f}); {time.perf_counter() - started:.0f} s; {path}",
-            file=sys.stderr,
-        )
+        for dimension, scores in trained.scores.items():
+            print(
+                f"{dimension}: CCC tuning {scores['tuning']['scaled']:.3f} "
+                f"(raw {scores['tuning']['raw']:.3f}), test {scores['test']['scaled']:.3f} "
+                f"(raw {scores['test']['raw']:.3f})",
+                file=sys.stderr,
+            )
+        print(f"{path} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     return 0
 
 

@@ -1,8 +1,12 @@
-"""Training one proposed fusion network per dimension with the paper's protocol.
+"""Training the proposed fusion network with the paper's protocol.
 
-Features are shifted against labels by the dimension's delay, the network is trained on
+Features are shifted against labels by each dimension's delay, the network is trained on
 Train with the best epoch chosen by CCC on the Devel tuning subset, the scaling module is
 fitted on the training predictions, and the tuning and test subsets of Devel are scored.
+One network per dimension (the paper), or with ``multitask`` one network whose outputs
+are all the dimensions (an option beyond the paper): its layers take, per modality, the
+largest of the dimensions' Table I sizes, and each output keeps its own delay (the
+features are shifted by the smallest delay and each label is advanced by the rest).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 from streamer.bow.recording_bags import MANIFEST_NAME
 from streamer.config import Config
 from streamer.errors import StreamerError
-from streamer.fusion.delay import shift_features
+from streamer.fusion.delay import delay_rows, shift_features
 from streamer.fusion.metrics import ccc
 from streamer.fusion.network import FusionNet, save_model
 from streamer.fusion.scaling import Scaler
@@ -26,94 +30,132 @@ from streamer.training.train import TrainingHistory, predict, train_model
 
 
 @dataclass
-class TrainedDimension:
-    """A trained network for one dimension and how it scored.
+class TrainedNetwork:
+    """A trained network and how it scored.
 
     Attributes
     ----------
-    dimension : str
-        ``arousal``, ``valence`` or ``liking``.
+    dimensions : list of str
+        The outputs, in order (one for the paper's per-dimension networks).
     model : FusionNet
         The checkpoint with the best tuning CCC (before scaling).
-    scaler : Scaler
-        The scaling module, fitted on the training predictions.
-    delay_s : float
-        Delay compensation used, seconds.
+    scalers : dict of str to Scaler
+        The scaling module of each output, fitted on the training predictions.
+    delays_s : dict of str to float
+        Delay compensation of each output, seconds.
     scores : dict
-        CCC on ``tuning`` and ``test`` (Devel subsets), ``raw`` and ``scaled``.
+        Per dimension, CCC on ``tuning`` and ``test`` (Devel subsets), ``raw`` and ``scaled``.
     history : TrainingHistory
         Per-epoch losses and tuning CCC.
     """
 
-    dimension: str
+    dimensions: list[str]
     model: FusionNet
-    scaler: Scaler
-    delay_s: float
+    scalers: dict[str, Scaler]
+    delays_s: dict[str, float]
     scores: dict
     history: TrainingHistory
 
+    @property
+    def name(self) -> str:
+        """File stem: the dimension, or ``multitask``."""
+        return self.dimensions[0] if len(self.dimensions) == 1 else "multitask"
+
 
 def stack(
-    recordings: Sequence[Recording], modalities: Sequence[str], delay_s: float, label: int
+    recordings: Sequence[Recording],
+    modalities: Sequence[str],
+    delays_s: Sequence[float],
+    labels: Sequence[int],
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Rows of many recordings: features shifted by ``delay_s`` per recording, and one label."""
+    """Rows of many recordings: features and labels paired with each label's delay.
+
+    The features are shifted by the smallest delay (start padded with the first row); a
+    label with a longer delay is advanced by the difference (end padded with its last
+    value), so that label ``k`` at time ``t`` meets the features of ``t - delays_s[k]``.
+
+    Returns
+    -------
+    inputs : dict of str to ndarray, shape (n_rows, n_features)
+    targets : ndarray, shape (n_rows, len(labels))
+    """
     if not recordings:
         raise StreamerError("no recordings to stack: the corpus partition is empty")
+    base_s = min(delays_s)
     inputs = {
-        m: np.concatenate([shift_features(r.features[m], delay_s) for r in recordings])
+        m: np.concatenate([shift_features(r.features[m], base_s) for r in recordings])
         for m in modalities
     }
-    targets = np.concatenate([r.labels[:, label] for r in recordings])
+    advances = [delay_rows(d) - delay_rows(base_s) for d in delays_s]
+    targets = np.concatenate([
+        np.stack([_advanced(r.labels[:, k], n) for k, n in zip(labels, advances, strict=True)], 1)
+        for r in recordings
+    ])  # fmt: skip
     return inputs, targets
 
 
-def train_dimension(
+def _advanced(values: np.ndarray, n_rows: int) -> np.ndarray:
+    """``values`` moved ``n_rows`` earlier, the end padded with the last value."""
+    if n_rows == 0 or len(values) == 0:
+        return values
+    return np.concatenate([values[n_rows:], np.repeat(values[-1:], min(n_rows, len(values)))])
+
+
+def train_network(
     corpus: Corpus,
     tuning: Sequence[Recording],
     test: Sequence[Recording],
-    dimension: str,
+    dimensions: Sequence[str],
     config: Config,
     log: Callable[[str], None] | None = None,
-) -> TrainedDimension:
-    """Train, scale and score the proposed network for one dimension."""
-    if dimension not in corpus.label_names:
+) -> TrainedNetwork:
+    """Train, scale and score one proposed network whose outputs are ``dimensions``."""
+    missing = [d for d in dimensions if d not in corpus.label_names]
+    if missing:
         raise StreamerError(
-            f"the corpus has no {dimension} labels (it has {', '.join(corpus.label_names)}): "
+            f"the corpus has no {missing[0]} labels (it has {', '.join(corpus.label_names)}): "
             "choose others with --dimensions"
         )
-    label = corpus.label_names.index(dimension)
-    delay_s = getattr(config.training, f"{dimension}_delay_s")
+    labels = [corpus.label_names.index(d) for d in dimensions]
+    delays = [getattr(config.training, f"{d}_delay_s") for d in dimensions]
     modalities = corpus.modalities
-    train_inputs, train_targets = stack(corpus.recordings["train"], modalities, delay_s, label)
-    tune_inputs, tune_targets = stack(tuning, modalities, delay_s, label)
-    units, fusion_units = config.fusion.units(dimension)
+    parts = {"train": corpus.recordings["train"], "tuning": tuning, "test": test}
+    data = {name: stack(recs, modalities, delays, labels) for name, recs in parts.items()}
+    sizes = [config.fusion.units(d) for d in dimensions]
+    units = {m: max(per_modality[m] for per_modality, _ in sizes) for m in modalities}
+    fusion_units = max(fusion for _, fusion in sizes)
     dims = {m: corpus.dims[m] for m in modalities}
 
     def new_network() -> FusionNet:
         return FusionNet(
-            dims,
-            {m: units[m] for m in modalities},
-            fusion_units,
-            dropout=config.fusion.dropout,
-            modality_dropout=config.fusion.modality_dropout,
-        )
+            dims, units, fusion_units, dropout=config.fusion.dropout,
+            modality_dropout=config.fusion.modality_dropout, n_outputs=len(dimensions),
+        )  # fmt: skip
 
     settings = config.training
     model, history = train_model(
-        train_inputs, train_targets, tune_inputs, tune_targets, new_network,
+        *data["train"], *data["tuning"], new_network,
         epochs=settings.max_epochs, batch_size=settings.batch_size,
         learning_rate=settings.learning_rate, patience=settings.patience, seed=settings.seed,
         loss=settings.loss, device=settings.device, log=log,
     )  # fmt: skip
-    device = "cpu"
-    model = model.to(device)
-    scaler = Scaler(settings.scaling).fit(predict(model, train_inputs)[:, 0], train_targets)
-    scores = {}
-    for name, subset in (("tuning", tuning), ("test", test)):
-        inputs, targets = stack(subset, modalities, delay_s, label)
-        raw = predict(model, inputs)[:, 0]
-        scores[name] = {"raw": ccc(targets, raw), "scaled": ccc(targets, scaler.apply(raw))}
-    return TrainedDimension(dimension, model, scaler, delay_s, scores, history)
+    model = model.to("cpu")
+    predictions = {name: predict(model, inputs) for name, (inputs, _) in data.items()}
+    scalers, scores = {}, {}
+    for k, dimension in enumerate(dimensions):
+        scaler = Scaler(settings.scaling).fit(predictions["train"][:, k], data["train"][1][:, k])
+        scalers[dimension] = scaler
+        scores[dimension] = {
+            name: {
+                "raw": ccc(data[name][1][:, k], predictions[name][:, k]),
+                "scaled": ccc(data[name][1][:, k], scaler.apply(predictions[name][:, k])),
+            }
+            for name in ("tuning", "test")
+        }
+    return TrainedNetwork(
+        list(dimensions), model, scalers, dict(zip(dimensions, delays, strict=True)), scores,
+        history,
+    )  # fmt: skip
 
 
 def codebook_manifests(corpus: Corpus) -> dict[str, list]:
@@ -128,20 +170,20 @@ def codebook_manifests(corpus: Corpus) -> dict[str, list]:
 
 
 def save_trained(
-    trained: TrainedDimension, folder: str | Path, config: Config, codebooks: dict | None = None
+    trained: TrainedNetwork, folder: str | Path, config: Config, codebooks: dict | None = None
 ) -> Path:
-    """Write the network (``<dimension>.pt``) and its description (``<dimension>.json``).
+    """Write the network (``<name>.pt``) and its description (``<name>.json``).
 
     ``codebooks``: the manifests of :func:`codebook_manifests`, kept so that the runtime
     can refuse codebooks other than those the model was trained with.
     """
     meta = {
-        "codebooks": codebooks or {},
-        "dimension": trained.dimension,
-        "delay_s": trained.delay_s,
-        "scaling": trained.scaler.to_dict(),
+        "dimensions": trained.dimensions,
+        "delays_s": trained.delays_s,
+        "scaling": {d: scaler.to_dict() for d, scaler in trained.scalers.items()},
         "scores_ccc": trained.scores,
-        "best_epoch": trained.history.as_dict().get("best_epoch"),
+        "best_epoch": trained.history.best_epoch,
+        "codebooks": codebooks or {},
         "config": {"fusion": vars(config.fusion), "training": vars(config.training)},
     }
-    return save_model(trained.model, folder, trained.dimension, meta)
+    return save_model(trained.model, folder, trained.name, meta)

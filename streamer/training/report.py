@@ -181,12 +181,18 @@ def _dnn_rows(dimension, data, dims, config, runs, progress) -> list[dict]:
     return rows
 
 
+def _stack_one(recordings, modalities, delay_s: float, label: int):
+    """Inputs and the 1-D targets of one label (see :func:`protocol.stack`)."""
+    inputs, targets = stack(recordings, modalities, [delay_s], [label])
+    return inputs, targets[:, 0]
+
+
 def _delay_curve(corpus, tuning, modalities, label, c, delays_s):
     """Tuning CCC of the early-fusion SVR (complexity ``c``) for each delay (s)."""
 
     def score(delay_s: float) -> float:
-        train, y = stack(corpus.recordings["train"], modalities, delay_s, label)
-        tune, y_tune = stack(tuning, modalities, delay_s, label)
+        train, y = _stack_one(corpus.recordings["train"], modalities, delay_s, label)
+        tune, y_tune = _stack_one(tuning, modalities, delay_s, label)
         model = fit_svr_at(c, concat_modalities(train, modalities), y, 1000, 1e-4)
         return ccc(y_tune, model.predict(concat_modalities(tune, modalities)))
 
@@ -253,7 +259,7 @@ def evaluate(
         label = corpus.label_names.index(dimension)
         delay_s = getattr(config.training, f"{dimension}_delay_s")
         parts = {"train": corpus.recordings["train"], "tuning": tuning, "test": test}
-        data = {p: stack(recs, modalities, delay_s, label) for p, recs in parts.items()}
+        data = {p: _stack_one(recs, modalities, delay_s, label) for p, recs in parts.items()}
         progress(f"{dimension}: SVR baselines")
         rows, baselines, late = _svr_rows(dimension, data, n_jobs, complexities)
         report.table2 += rows
