@@ -167,6 +167,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(run=run_train)
 
+    data = commands.add_parser("data", help="build corpora to train on")
+    data_commands = data.add_subparsers(title="data commands", metavar="ACTION")
+    demo = data_commands.add_parser(
+        "demo-corpus",
+        parents=[common],
+        help="a pseudo-paired demo corpus from EmoDB speech, KDEF faces and EmoBank sentences",
+        description="Build recordings of emotion-category segments (EmoDB speech, a KDEF face "
+        "with a slow head wobble, EmoBank sentences as words) in OUT: media/<name>.mp4, "
+        "words/<name>.csv, labels/<name>.csv (arousal and valence every 0.1 s) and "
+        "manifest.json; speakers, actors and sentences disjoint between partitions.",
+    )
+    demo.add_argument(
+        "--shared", required=True, metavar="DIR", help="the shared folder (holding data/)"
+    )
+    demo.add_argument("--out", required=True, metavar="DIR", help="folder for the corpus")
+    demo.add_argument("--seed", type=int, default=0, help="seed of every choice (default 0)")
+    demo.add_argument(
+        "--recordings-per-partition",
+        default="20,6,6",
+        metavar="TRAIN,DEVEL,TEST",
+        help="recordings in Train, Devel and Test (default 20,6,6)",
+    )
+    demo.add_argument(
+        "--segments", type=int, default=7, help="segments (4-8 s each) per recording (default 7)"
+    )
+    demo.add_argument(
+        "--processes", type=int, default=2, help="processes writing the MP4 files (default 2)"
+    )
+    demo.set_defaults(run=run_data_demo_corpus)
+
     evaluate = commands.add_parser(
         "evaluate",
         parents=[common],
@@ -385,6 +415,32 @@ def run_train(args: argparse.Namespace, config) -> int:
                 file=sys.stderr,
             )
         print(f"{path} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    return 0
+
+
+def run_data_demo_corpus(args: argparse.Namespace, config) -> int:
+    """``streamer data demo-corpus --shared DIR --out DIR [--seed N]``."""
+    from streamer.training.demo_corpus import make_demo_corpus
+
+    try:
+        counts = tuple(int(c) for c in args.recordings_per_partition.split(","))
+    except ValueError:
+        counts = ()
+    if len(counts) != 3 or min(counts) < 0:
+        raise StreamerError(
+            "--recordings-per-partition needs three counts TRAIN,DEVEL,TEST, got "
+            f"{args.recordings_per_partition!r}"
+        )
+    started = time.perf_counter()
+    manifest = make_demo_corpus(
+        args.shared, args.out, args.seed, counts, args.segments, max(1, args.processes)
+    )
+    total_s = sum(r["duration_s"] for r in manifest["recordings"].values())
+    print(
+        f"wrote {len(manifest['recordings'])} recordings ({total_s / 60:.1f} min) to {args.out} "
+        f"in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
     return 0
 
 
