@@ -24,29 +24,19 @@ def audio_csvs(tmp_path):
     return paths
 
 
+def _fit_audio_codebook(csvs, out, n_words):
+    """``streamer codebooks fit --group audio`` with ``n_words`` words; asserts success."""
+    args = ["codebooks", "fit", "--group", "audio", "--input", *csvs, "--out", str(out)]
+    assert main([*args, "--set", f"codebooks.audio_size={n_words}"]) == 0
+
+
 def _rows(path):
     return [line.split(";") for line in path.read_text().splitlines()]
 
 
 def test_audio_codebook_and_bags(tmp_path, audio_csvs):
     codebook = tmp_path / "cb" / "audio.npz"
-    settings = ["--set", "codebooks.audio_size=8"]
-    assert (
-        main(
-            [
-                "codebooks",
-                "fit",
-                "--group",
-                "audio",
-                "--input",
-                *audio_csvs,
-                "--out",
-                str(codebook),
-                *settings,
-            ]
-        )
-        == 0
-    )
+    _fit_audio_codebook(audio_csvs, codebook, 8)
     out = tmp_path / "bags"
     assert (
         main(["features", "bow", *audio_csvs, "--codebook", str(codebook), "--out", str(out)]) == 0
@@ -61,24 +51,8 @@ def test_audio_codebook_and_bags(tmp_path, audio_csvs):
 
 
 def test_openxbow_format_codebook_works_the_same(tmp_path, audio_csvs):
-    settings = ["--set", "codebooks.audio_size=8"]
     for name in ("a.npz", "a.txt"):
-        assert (
-            main(
-                [
-                    "codebooks",
-                    "fit",
-                    "--group",
-                    "audio",
-                    "--input",
-                    *audio_csvs,
-                    "--out",
-                    str(tmp_path / name),
-                    *settings,
-                ]
-            )
-            == 0
-        )
+        _fit_audio_codebook(audio_csvs, tmp_path / name, 8)
         assert (
             main(
                 [
@@ -201,23 +175,7 @@ def test_missing_codebook_is_a_one_line_error(tmp_path, audio_csvs, capsys):
 
 def test_nan_frames_are_a_one_line_error(tmp_path, audio_csvs, capsys):
     codebook = tmp_path / "a.npz"
-    assert (
-        main(
-            [
-                "codebooks",
-                "fit",
-                "--group",
-                "audio",
-                "--input",
-                *audio_csvs,
-                "--out",
-                str(codebook),
-                "--set",
-                "codebooks.audio_size=4",
-            ]
-        )
-        == 0
-    )
+    _fit_audio_codebook(audio_csvs, codebook, 4)
     bad = tmp_path / "bad.csv"
     lines = Path(audio_csvs[0]).read_text().splitlines()
     lines[5] = ";".join(lines[5].split(";")[:3] + ["nan"] * 22)
@@ -239,23 +197,7 @@ def test_bag_folder_records_its_codebooks(tmp_path, audio_csvs):
     from streamer.bow.codebook import Codebook
 
     codebook = tmp_path / "audio.npz"
-    assert (
-        main(
-            [
-                "codebooks",
-                "fit",
-                "--group",
-                "audio",
-                "--input",
-                *audio_csvs,
-                "--out",
-                str(codebook),
-                "--set",
-                "codebooks.audio_size=4",
-            ]
-        )
-        == 0
-    )
+    _fit_audio_codebook(audio_csvs, codebook, 4)
     assert (
         main(
             [
