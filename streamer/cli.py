@@ -388,14 +388,14 @@ def _load_codebook_or_vocabulary(path: str):
 
 def run_train(args: argparse.Namespace, config) -> int:
     """``streamer train --data DIR --out DIR [--dimensions ...]``."""
-    from streamer.training.datasets import load_corpus, split_devel
+    from streamer.training.datasets import load_corpus, tuning_and_test
     from streamer.training.protocol import codebook_manifests, save_trained, train_network
 
     corpus = load_corpus(args.data, max_pad_s=float("inf"))
     dimensions = (
         [d.strip() for d in args.dimensions.split(",")] if args.dimensions else corpus.label_names
     )
-    tuning, test = split_devel(corpus, config.training.tuning_recordings, config.training.seed)
+    tuning, test = tuning_and_test(corpus, config.training)
     print(
         f"corpus {args.data}: {len(corpus.recordings['train'])} train, {len(tuning)} tuning and "
         f"{len(test)} test recordings; inputs "
@@ -447,7 +447,7 @@ def run_data_demo_corpus(args: argparse.Namespace, config) -> int:
 def run_evaluate(args: argparse.Namespace, config) -> int:
     """``streamer evaluate --data DIR --out DIR [--dimensions ...] [--runs N]``."""
     from streamer.training import report as rep
-    from streamer.training.datasets import load_corpus, split_devel
+    from streamer.training.datasets import load_corpus, tuning_and_test
 
     corpus = load_corpus(args.data, max_pad_s=float("inf"))
     dimensions = [d.strip() for d in args.dimensions.split(",")] if args.dimensions else None
@@ -458,7 +458,7 @@ def run_evaluate(args: argparse.Namespace, config) -> int:
         raise StreamerError(
             f"--delays needs comma-separated seconds, got {args.delays!r}"
         ) from None
-    tuning, test = split_devel(corpus, config.training.tuning_recordings, config.training.seed)
+    tuning, test = tuning_and_test(corpus, config.training)
     bar = rep.ProgressBar(rep.n_stages(len(dimensions), args.runs))
     result = rep.evaluate(
         corpus, tuning, test, config, dimensions, runs=args.runs,

@@ -158,6 +158,22 @@ class TrainingConfig:
     valence_delay_s: float = field(metadata=_range(0.0, 60.0))
     liking_delay_s: float = field(metadata=_range(0.0, 60.0))
     tuning_recordings: int = field(metadata=_range(1, 10_000))
+    test_partition: str = field(metadata=_choice("devel", "test"))
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """The streaming pipeline (``streamer monitor``, ``replay`` and ``streamer.stream``)."""
+
+    models_dir: str
+    codebooks_dir: str
+    latency_budget_s: float = field(metadata=_range(0.0, 60.0))
+    max_stale_s: float = field(metadata=_range(0.0, 60.0))
+    voiced_fraction: float = field(metadata=_range(0.0, 1.0))
+    speech: bool
+    video_queue_frames: int = field(metadata=_range(1, 10_000))
+    audio_queue_blocks: int = field(metadata=_range(1, 100_000))
+    reconnect_interval_s: float = field(metadata=_range(0.0, 3600.0))
 
 
 @dataclass(frozen=True)
@@ -174,12 +190,15 @@ class Config:
     bow: BowConfig
     fusion: FusionConfig
     training: TrainingConfig
+    runtime: RuntimeConfig
 
 
 def load_config(
-    path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+    path: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    model_file: str | Path | None = None,
 ) -> Config:
-    """Load the defaults, then a user file, then ``section.key=value`` overrides.
+    """Load the defaults, then a model's settings, then a user file, then overrides.
 
     Parameters
     ----------
@@ -187,6 +206,8 @@ def load_config(
         A YAML file holding the keys to change (any subset of ``config.yaml``).
     overrides : list of str
         ``section.key=value`` strings; ``value`` is parsed as YAML (``3``, ``0.5``, ``true``).
+    model_file : str or Path, optional
+        The ``config.yaml`` of a models folder: the settings its features were made with.
 
     Returns
     -------
@@ -194,6 +215,8 @@ def load_config(
         The validated, frozen configuration.
     """
     values = _read_yaml(DEFAULT_CONFIG_PATH)
+    if model_file is not None:
+        _merge(values, _read_yaml(Path(model_file)), source=str(model_file))
     if path is not None:
         _merge(values, _read_yaml(Path(path)), source=str(path))
     for override in overrides:

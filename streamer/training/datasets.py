@@ -35,7 +35,7 @@ from streamer.training.synthetic import SyntheticTruth, make_synthetic_corpus
 
 __all__ = [
     "Corpus", "CorpusError", "Recording", "SyntheticTruth", "load_corpus",
-    "make_synthetic_corpus", "split_devel",
+    "make_synthetic_corpus", "split_devel", "tuning_and_test",
 ]  # fmt: skip
 
 HOP_S = 0.1  # one row per 0.1 s
@@ -394,4 +394,25 @@ def split_devel(
     chosen = set(np.random.default_rng(seed).permutation(len(devel))[:n_tuning].tolist())
     tuning = [r for i, r in enumerate(devel) if i in chosen]
     test = [r for i, r in enumerate(devel) if i not in chosen]
+    return tuning, test
+
+
+def tuning_and_test(corpus: Corpus, training) -> tuple[list[Recording], list[Recording]]:
+    """The tuning and test recordings that ``training.test_partition`` asks for.
+
+    ``"devel"``: ``split_devel`` with ``training.tuning_recordings`` and ``training.seed``
+    (the paper's protocol). ``"test"``: every Devel recording for tuning and the labelled
+    Test recordings for testing (a corpus such as the demo corpus that has Test labels).
+    """
+    if training.test_partition == "devel":
+        return split_devel(corpus, training.tuning_recordings, training.seed)
+    tuning = sorted(corpus.recordings["devel"], key=lambda r: r.name)
+    test = sorted(
+        (r for r in corpus.recordings["test"] if r.labels is not None), key=lambda r: r.name
+    )
+    if not tuning or not test:
+        raise CorpusError(
+            f"training.test_partition is 'test' but {corpus.folder} has {len(tuning)} Devel and "
+            f"{len(test)} labelled Test recordings: add them or set training.test_partition: devel"
+        )
     return tuning, test
