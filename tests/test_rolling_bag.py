@@ -196,3 +196,19 @@ def test_streaming_equals_offline_exactly(options, steps, start, a, seed, cuts, 
     assert np.array_equal(got_times, times)
     assert got.shape == expected.shape
     assert np.array_equal(got, expected)
+
+
+def test_advance_emits_hops_without_frames_and_late_frames_still_count():
+    """advance(t) completes the hops before t although no frame came (no face, no word);
+    a frame pushed later but earlier than t still counts in the bags not yet emitted."""
+    rolling = RollingBag(4, window_s=1.0, hop_s=0.1, weighting="counts", normalise=False)
+    times, bags_early = rolling.advance(0.35)
+    assert np.allclose(times, [0.0, 0.1, 0.2, 0.3]) and not bags_early.any()
+    times, late = rolling.push(np.array([0.32]), np.array([[2]]))  # recognised late
+    assert len(times) == 0
+    times, rows = rolling.advance(0.55)
+    assert np.allclose(times, [0.4, 0.5])
+    assert np.array_equal(rows, [[0, 0, 1, 0], [0, 0, 1, 0]])
+    times, rows = rolling.flush(1.4)
+    assert rows[times > 1.32 - 1e-9][:, 2].sum() == 0  # out of the 1 s window again
+    assert rows[np.isclose(times, 1.3)][0, 2] == 1

@@ -273,6 +273,19 @@ class RollingBag:
             return self._emit(0)
         return self._emit(self._spec.n_ready(self._max))
 
+    def advance(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Declare the stream has reached ``t_s`` (s); return the bags this completes.
+
+        The bags emitted are those a frame at ``t_s`` would complete, whether or not frames
+        came (a tracker that saw no face, a recogniser that heard no word). Frames pushed
+        later may be earlier than ``t_s`` (a word recognised late); they count in the bags
+        not yet emitted whose windows hold them.
+        """
+        if self._closed:
+            raise StreamerError("RollingBag.advance after flush: start a new RollingBag")
+        tick = int(_to_ticks(np.array([t_s]), "t_s")[0])
+        return self._emit(self._spec.n_ready(tick))
+
     def flush(self, end_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """End of stream: the remaining bags up to the last frame's time or ``end_s`` (later one).
 
