@@ -103,3 +103,32 @@ class FeatureFrames:
             np.concatenate([p.values for p in parts]),
             names,
         )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The affect estimate of one 0.1 s hop.
+
+    Attributes
+    ----------
+    t_s : float
+        End of the hop, seconds on the media clock (the bags cover ``(t_s - 6, t_s]``).
+    arousal, valence, liking : float
+        Scaled estimates, nominally in [-1, 1]; NaN when the model has no network for that
+        dimension (the default model has no liking).
+    face : bool
+        A face was found in at least one frame of the hop ``(t_s - 0.1, t_s]``.
+    speech : bool
+        The voice was voiced in at least a fifth of the hop's 10 ms audio frames.
+    latency_ms : float
+        Wall-clock time from the moment the media up to ``t_s`` was captured (live, or
+        real-time replay) or read (fast replay) to the moment the estimate was made, ms.
+    """
+
+    t_s: float
+    arousal: float
+    valence: float
+    liking: float
+    face: bool
+    speech: bool
+    latency_ms: float

@@ -125,6 +125,27 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     return np.concatenate([b.samples for b in blocks]), blocks[0].sample_rate_hz
 
 
+def probe_media(path: str | Path) -> tuple[bool, bool, float | None]:
+    """Whether a file has pictures and sound, and its declared duration in seconds (or None).
+
+    Raises
+    ------
+    MediaFileError
+        If the file is missing, empty, or not an audio or video file.
+    """
+    path = _existing_file(Path(path), "media")
+    container = _open(path)
+    try:
+        has_video = bool(container.streams.video)
+        has_audio = bool(container.streams.audio)
+        duration_s = container.duration / 1e6 if container.duration else None
+    finally:
+        container.close()
+    if not has_video and not has_audio:
+        raise MediaFileError(f"{path} holds neither pictures nor sound: give a video or audio file")
+    return has_video, has_audio, duration_s
+
+
 def _existing_file(path: Path, kind: str) -> Path:
     if not path.is_file():
         raise MediaFileError(f"{kind} file not found: {path} (check the path)")

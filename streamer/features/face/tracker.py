@@ -104,6 +104,9 @@ class FaceObservation:
         The iBUG 49 landmarks (x, y), in the same units.
     blendshapes : ndarray, shape (52,), or None
         MediaPipe's blendshape scores in [0, 1] when ``face.blendshapes`` is on.
+    landmarks_px : ndarray, shape (49, 2), or None
+        The iBUG 49 landmarks in pixels whatever ``face.coords`` says (for drawing);
+        None when no face was found.
     """
 
     t_s: float
@@ -112,6 +115,7 @@ class FaceObservation:
     eyes: np.ndarray
     landmarks: np.ndarray
     blendshapes: np.ndarray | None
+    landmarks_px: np.ndarray | None = None
 
 
 class FaceTracker:
@@ -252,7 +256,7 @@ class FaceTracker:
 
     def _observation(self, t_s: float, mesh, transform, blendshapes) -> FaceObservation:
         eyes = iris_from_mesh(mesh)
-        landmarks = ibug49_from_mesh(mesh)
+        landmarks = landmarks_px = ibug49_from_mesh(mesh)
         if self.config.coords == "normalised":
             centre = landmarks.mean(axis=0)
             left, right = landmarks[_OUTER_EYE_CORNERS[0]], landmarks[_OUTER_EYE_CORNERS[1]]
@@ -264,7 +268,9 @@ class FaceTracker:
             scores = np.zeros(N_BLENDSHAPES)
             for category in blendshapes or ():
                 scores[_BLENDSHAPE_COLUMN[category.category_name]] = category.score
-        return FaceObservation(t_s, True, pose_degrees(transform), eyes, landmarks, scores)
+        return FaceObservation(
+            t_s, True, pose_degrees(transform), eyes, landmarks, scores, landmarks_px
+        )
 
     def _no_face(self, t_s: float) -> FaceObservation:
         self._last_box = None
