@@ -1,0 +1,1 @@
+"""The streaming runtime: pipeline, sinks and the live window."""
