@@ -15,6 +15,7 @@ from pathlib import Path
 from streamer import __version__
 from streamer.config import load_config
 from streamer.errors import StreamerError
+from streamer.runtime.commands import add_commands as add_runtime_commands
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the audio inputs (for --mic) and the cameras (for --camera).",
     )
     devices.set_defaults(run=run_devices)
+    add_runtime_commands(commands, common)
     return parser
 
 

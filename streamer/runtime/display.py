@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections import deque
 from pathlib import Path
@@ -261,11 +262,27 @@ def render_monitor(
 
 
 def _missing_display() -> str | None:
-    """Why no window can be opened here (on Linux without DISPLAY or WAYLAND_DISPLAY), else None."""
-    has_display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    if has_display or not sys.platform.startswith("linux"):
+    """Why no window can be opened here (on Linux), else None.
+
+    Qt aborts the whole process when it cannot reach the X server, so a local display
+    (``:N``) whose socket does not exist is caught here first.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("WAYLAND_DISPLAY"):
         return None
-    return "no display to open the monitor window on (DISPLAY is not set): run with --no-window, or start an X server"
+    display = os.environ.get("DISPLAY", "")
+    if not display:
+        return "no display to open the monitor window on (DISPLAY is not set): run with --no-window, or start an X server"
+    local = re.fullmatch(r"(?:unix)?:(\d+)(?:\.\d+)?", display)
+    if local and not Path(f"/tmp/.X11-unix/X{local.group(1)}").exists():
+        return f"cannot reach the display {display} (no X server listens there): run with --no-window, or fix DISPLAY"
+    return None
+
+
+def check_display() -> None:
+    """Raise a one-line StreamerError when no window can be opened here."""
+    problem = _missing_display()
+    if problem is not None:
+        raise StreamerError(problem)
 
 
 def _point_qt_at_system_fonts() -> None:
@@ -294,9 +311,7 @@ class MonitorWindow:
 
     def open(self) -> MonitorWindow:
         """Create the window; raises StreamerError when there is no display to open it on."""
-        problem = _missing_display()
-        if problem is not None:
-            raise StreamerError(problem)
+        check_display()
         _point_qt_at_system_fonts()
         import cv2
 

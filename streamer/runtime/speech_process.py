@@ -1,0 +1,178 @@
+"""The speech recogniser in a process of its own.
+
+PocketSphinx holds Python's global interpreter lock while it decodes: finishing one
+utterance took 1.1 s on this machine, and every thread of the process (face tracking, the
+fusion stage, the window) stood still meanwhile. In a child process it blocks nobody and
+uses the second core. Audio goes in as 16 kHz blocks; results come back in order, one per
+block: the words finished and the audio time the recogniser has heard up to.
+
+The child is ``python -m streamer.runtime.speech_process`` talking pickles over its
+standard input and output (not ``multiprocessing``, whose "spawn" would re-run the
+caller's script in the child when it has no ``if __name__ == "__main__"`` guard).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from streamer.config import SpeechConfig
+from streamer.errors import StreamerError
+from streamer.types import Word
+
+SPEECH_RATE_HZ = 16000
+_FLUSH, _RESET = "flush", "reset"
+_POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class SpeechResult:
+    """What the recogniser gave for one block.
+
+    Attributes
+    ----------
+    words : list of Word
+        Words finished by this block (possibly none), in time order.
+    heard_s : float
+        Media time up to which the recogniser has heard the audio, seconds.
+    final : bool
+        The answer to ``flush()``: the stream is over.
+    """
+
+    words: list[Word]
+    heard_s: float
+    final: bool = False
+
+
+def serve(config: SpeechConfig, inbox, outbox) -> None:
+    """The child's loop: recognise blocks (int16 samples, t_s) until told to flush."""
+    try:
+        from streamer.features.speech.backends import create_recognizer
+
+        recognizer = create_recognizer(config)
+        _send(outbox, ("ready", recognizer.name))
+        heard_s = 0.0
+        while True:
+            message = pickle.load(inbox)
+            if message == _RESET:
+                recognizer.reset()
+            elif message == _FLUSH:
+                _send(outbox, SpeechResult(recognizer.flush(), heard_s, final=True))
+                return
+            else:
+                pcm, t_s = message
+                recognizer.push(pcm.astype(np.float64) / 32768.0, t_s)
+                heard_s = t_s + len(pcm) / SPEECH_RATE_HZ
+                _send(outbox, SpeechResult(recognizer.pull(), heard_s))
+    except EOFError:  # the parent went away
+        return
+    except Exception as error:  # reported to the parent as one line
+        _send(outbox, ("error", f"{type(error).__name__}: {error}".splitlines()[0]))
+
+
+def _send(stream, message) -> None:
+    pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.flush()
+
+
+class SpeechProcess:
+    """A recogniser (``speech`` settings) running in a child process.
+
+    ``push`` waits when the pipe to the child is full (about 2 s of audio behind).
+
+    Raises
+    ------
+    StreamerError
+        If the recogniser cannot start in the child (a missing model, for example).
+    """
+
+    def __init__(self, config: SpeechConfig):
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "streamer.runtime.speech_process"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        )  # fmt: skip
+        _send(self._process.stdin, config)
+        self._results: queue.Queue = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name="speech-results", daemon=True)
+        self._reader.start()
+        first = self._results.get()
+        if not isinstance(first, tuple) or first[0] != "ready":
+            self.close()
+            reason = first[1] if isinstance(first, tuple) else "it exited"
+            raise StreamerError(f"the speech recogniser did not start: {reason}")
+        self.name = first[1]
+        self._done = False
+
+    def _read(self) -> None:
+        try:
+            while True:
+                self._results.put(pickle.load(self._process.stdout))
+        except (EOFError, OSError, pickle.UnpicklingError):
+            self._results.put(("exited", "the speech recogniser process exited"))
+
+    def push(self, samples: np.ndarray, t_s: float) -> None:
+        """Send 16 kHz samples (floats in [-1, 1]) whose first one is at media time ``t_s``."""
+        pcm = np.clip(np.round(np.asarray(samples) * 32768.0), -32768, 32767).astype(np.int16)
+        self._put((pcm, float(t_s)))
+
+    def reset(self) -> None:
+        """Forget the utterance under way (the audio broke off)."""
+        self._put(_RESET)
+
+    def flush(self) -> None:
+        """End of audio: the child answers with a final result, then stops."""
+        self._put(_FLUSH)
+
+    def _put(self, message) -> None:
+        try:
+            _send(self._process.stdin, message)
+        except (BrokenPipeError, OSError, ValueError):
+            raise StreamerError("the speech recogniser stopped: restart the session") from None
+
+    def results(self, stop: threading.Event | None = None) -> Iterator[SpeechResult]:
+        """The results in order, until the final one (or ``stop`` is set)."""
+        while not self._done:
+            try:
+                result = self._results.get(timeout=_POLL_S)
+            except queue.Empty:
+                if stop is not None and stop.is_set():
+                    return
+                continue
+            if not isinstance(result, SpeechResult):
+                if stop is not None and stop.is_set():
+                    return
+                raise StreamerError(f"the speech recogniser failed: {result[1]}")
+            self._done = result.final
+            yield result
+
+    def close(self) -> None:
+        """Stop the child (safe to call twice)."""
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait(timeout=5.0)
+        for pipe in (self._process.stdin, self._process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
+def _main() -> None:
+    """Child entry point: settings first, then blocks, over stdin; results over stdout."""
+    inbox = sys.stdin.buffer
+    outbox = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything a library prints goes to stderr, not into the pickles
+    from streamer.runtime import speech_process  # pickled classes named by module, not __main__
+
+    speech_process.serve(pickle.load(inbox), inbox, outbox)
+
+
+if __name__ == "__main__":
+    _main()
