@@ -50,9 +50,14 @@ streamer features bow "${SETTINGS[@]}" "$CORPUS"/words/*.csv --codebook "$CB/voc
 
 echo "== fusion networks (arousal, valence; the corpus has no liking)" >&2
 streamer train "${SETTINGS[@]}" --data "$CORPUS" --out "$WORK/models" --dimensions arousal,valence
+cp "$REPO/models/config.yaml" "$WORK/models/"  # the feature settings travel with the models
 
 echo "== evaluation on the Test partition" >&2
 streamer evaluate "${SETTINGS[@]}" --data "$CORPUS" --out "$WORK/report" --dimensions arousal,valence
+
+echo "== each branch on held-out EmoDB speakers, KDEF actors and EmoBank sentences" >&2
+python -m streamer.training.heldout --models "$WORK/models" --codebooks "$CB" --shared "$SHARED" \
+  --manifest "$CORPUS/manifest.json" --out "$WORK/report/heldout.md"
 
 echo "== copying into the repository" >&2
 cp "$CB"/audio.npz "$CB"/pose.npz "$CB"/eyes.npz "$CB"/landmarks.npz "$CB"/vocabulary.txt "$REPO/codebooks/"
