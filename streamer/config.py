@@ -171,6 +171,7 @@ class RuntimeConfig:
     max_stale_s: float = field(metadata=_range(0.0, 60.0))
     voiced_fraction: float = field(metadata=_range(0.0, 1.0))
     speech: bool
+    face_fps: float = field(metadata=_range(0.0, 1000.0))
     video_queue_frames: int = field(metadata=_range(1, 10_000))
     audio_queue_blocks: int = field(metadata=_range(1, 100_000))
     reconnect_interval_s: float = field(metadata=_range(0.0, 3600.0))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -22,9 +21,9 @@ from streamer.runtime.display import (
     render_monitor,
 )
 from streamer.types import Estimate
+from tests.conftest import SCREEN_HEIGHT, SCREEN_WIDTH, read_xwd
 
 DIMENSIONS = ("arousal", "valence", "liking")
-SCREEN_WIDTH, SCREEN_HEIGHT = 1600, 900
 
 
 def estimate(t_s, arousal=0.0, valence=0.0, liking=math.nan, face=True, speech=False):
@@ -199,54 +198,6 @@ def test_opening_without_a_display_names_the_problem_in_one_line(monkeypatch):
 
 
 # --- a real window on a virtual X server -------------------------------------------------
-
-
-def read_xwd(path: Path) -> np.ndarray:
-    """An XWD ZPixmap file (Xvfb's ``-fbdir`` frame buffer, 24/32 bits a pixel) as RGB uint8."""
-    data = path.read_bytes()
-    header = np.frombuffer(data[:100], dtype=">u4")
-    header_size, _, pixmap_format, _, width, height = header[:6]
-    byte_order, bits_per_pixel, bytes_per_line = header[7], header[11], header[12]
-    masks, n_colours = header[14:17], header[19]
-    assert pixmap_format == 2 and bits_per_pixel == 32, "expected a 32-bit ZPixmap"
-    start = int(header_size) + 12 * int(n_colours)
-    rows = np.frombuffer(
-        data,
-        dtype="<u4" if byte_order == 0 else ">u4",
-        count=int(height) * int(bytes_per_line) // 4,
-        offset=start,
-    )
-    pixels = rows.reshape(int(height), -1)[:, : int(width)]
-    channels = []
-    for mask in masks:
-        shift = (int(mask) & -int(mask)).bit_length() - 1
-        channels.append(((pixels & mask) >> shift).astype(np.uint8))
-    return np.stack(channels, axis=2)
-
-
-@pytest.fixture(scope="module")
-def virtual_display(tmp_path_factory):
-    """A private Xvfb server: (DISPLAY value, path of its frame buffer as an XWD file)."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
-    frame_buffer_dir = tmp_path_factory.mktemp("xvfb")
-    for number in range(97, 121):
-        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
-            continue
-        command = ["Xvfb", f":{number}", "-screen", "0", f"{SCREEN_WIDTH}x{SCREEN_HEIGHT}x24"]
-        command += ["-fbdir", str(frame_buffer_dir), "-nolisten", "tcp", "-br"]
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 5.0
-        while server.poll() is None and time.monotonic() < deadline:
-            if Path(f"/tmp/.X11-unix/X{number}").exists():
-                yield f":{number}", frame_buffer_dir / "Xvfb_screen0"
-                server.terminate()
-                server.wait(timeout=5)
-                return
-            time.sleep(0.02)
-        server.kill()
-        server.wait()
-    pytest.skip("no free X display number in :97..:120 for Xvfb")
 
 
 def screen_until(frame_buffer: Path, is_ready, timeout_s=5.0) -> np.ndarray:

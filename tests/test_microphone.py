@@ -3,16 +3,10 @@ through a PulseAudio server started by the test (a null sink's monitor as the in
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -315,77 +309,6 @@ def test_import_streamer_works_without_sounddevice():
 
 
 # ---- the real path: PortAudio -> ALSA "pulse" plugin -> PulseAudio null sink monitor ----
-
-
-def _succeeds(args, env, timeout_s=3.0) -> bool:
-    try:
-        return subprocess.run(args, env=env, capture_output=True, timeout=timeout_s).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
-
-
-def _reinitialise_portaudio():
-    """PortAudio lists the devices once, when it starts: make it list them again."""
-    try:
-        import sounddevice
-    except (ImportError, OSError):
-        pytest.skip("sounddevice or PortAudio is missing (apt-get install libportaudio2)")
-    sounddevice._terminate()
-    sounddevice._initialize()
-
-
-@pytest.fixture
-def pulse_server():
-    """A private PulseAudio server whose only sink is a null sink ``streamer_test``; its
-    monitor is the default source. Yields the environment for clients; killed afterwards.
-
-    As root, PulseAudio runs in user mode with a warning ("not intended to be run as root");
-    ``--system`` is not needed. ``-n`` skips default.pa (no hardware probing); the socket
-    and runtime folders are private, so the user's own server is never touched. PortAudio
-    (in this process) reaches it through ALSA's pulse plugin and ``PULSE_SERVER``.
-    """
-    missing = [tool for tool in ("pulseaudio", "paplay", "pactl") if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed (apt-get install pulseaudio pulseaudio-utils)")  # fmt: skip
-    _reinitialise_portaudio()  # skips when PortAudio is missing
-    runtime = Path(tempfile.mkdtemp(prefix="streamer-pa-"))  # short: socket paths max 108 bytes
-    socket = runtime / "native"
-    env = dict(os.environ, HOME=str(runtime), XDG_RUNTIME_DIR=str(runtime),
-               XDG_CONFIG_HOME=str(runtime / "config"), PULSE_SERVER=f"unix:{socket}")  # fmt: skip
-    env.pop("DISPLAY", None)
-    log_path = runtime / "pulseaudio.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "--system=false", "-n", "--exit-idle-time=-1",
-             "--disallow-exit", "--use-pid-file=no", "--log-target=stderr",
-             "--load=module-null-sink sink_name=streamer_test rate=44100",
-             f"--load=module-native-protocol-unix socket={socket} auth-anonymous=1"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    saved_server = os.environ.get("PULSE_SERVER")
-    try:
-        deadline_s = time.monotonic() + 5.0
-        while not _succeeds(["pactl", "info"], env):
-            if server.poll() is not None or time.monotonic() > deadline_s:
-                last_lines = log_path.read_text().strip().splitlines()[-2:]
-                pytest.skip(f"the PulseAudio server did not start: {' | '.join(last_lines)}")
-            time.sleep(0.1)
-        assert _succeeds(["pactl", "set-default-source", "streamer_test.monitor"], env)
-        os.environ["PULSE_SERVER"] = env["PULSE_SERVER"]
-        _reinitialise_portaudio()
-        yield env
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # the server (and its group) is gone
-            os.killpg(server.pid, signal.SIGKILL)
-        server.wait(5.0)
-        shutil.rmtree(runtime, ignore_errors=True)
-        try:
-            _reinitialise_portaudio()  # PULSE_SERVER still names the dead server: no autospawn
-        finally:
-            if saved_server is None:
-                os.environ.pop("PULSE_SERVER", None)
-            else:
-                os.environ["PULSE_SERVER"] = saved_server
 
 
 def _normalised_xcorr_peak(recording: np.ndarray, reference: np.ndarray) -> tuple[float, int]:

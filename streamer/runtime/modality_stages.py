@@ -196,6 +196,11 @@ class FaceStage:
         """End of stream: the remaining hops (up to ``end_s`` seconds when later)."""
         return self._bags.flush(end_s)
 
+    def close(self) -> None:
+        """Release the tracker's MediaPipe graphs (left to the garbage collector, MediaPipe's
+        close can deadlock the thread that collects them)."""
+        self.tracker.close()
+
 
 class TextStage:
     """Recognised words -> text bags (each word counted at its end time).

@@ -85,7 +85,8 @@ class AffectModel:
         Returns
         -------
         dict of str to ndarray, shape (n_hops,)
-            Per dimension, the estimate after the scaling module (nominally in [-1, 1]).
+            Per dimension, the estimate after the scaling module, clipped to the label
+            range [-1, 1] (the scaling stretches predictions and can pass it slightly).
         """
         import torch
 
@@ -103,7 +104,8 @@ class AffectModel:
                     inputs[modality] = torch.from_numpy(rows)
                 raw = net.model(inputs).numpy().reshape(len(rows), -1)
                 for j, dimension in enumerate(net.dimensions):
-                    out[dimension] = net.scalers[dimension].apply(raw[:, j].astype(np.float64))
+                    scaled = net.scalers[dimension].apply(raw[:, j].astype(np.float64))
+                    out[dimension] = np.clip(scaled, -1.0, 1.0)
         return out
 
 

@@ -34,7 +34,7 @@ from streamer.types import Estimate
 
 _IDLE_POLL_S = 0.05
 SPEECH_RATE_HZ = 16000  # the recognisers take 16 kHz audio
-_AHEAD_HOPS = 50  # in a replay, a worker waits when this many hops ahead of the fusion stage
+_AHEAD_HOPS = 300  # in a replay, a worker waits when this many hops ahead of the fusion stage
 
 
 def _stop_quietly(source) -> None:
@@ -58,10 +58,13 @@ class ModalityFeed:
         device. Raises ``StreamerError`` on failure.
     reopen : bool
         Try to reopen the source after a failure (live devices) instead of ending.
+    close : callable, optional
+        Releases what ``open`` holds before it is first called (a device opened early).
     """
 
     open: Callable[[float | None], Iterable]
     reopen: bool = False
+    close: Callable[[], None] | None = None
 
 
 @dataclass
@@ -126,8 +129,9 @@ class Pipeline:
     video, audio : ModalityFeed, optional
         The feeds; None when the session has no such source.
     stages : dict
-        ``make_face_stage()``, ``make_audio_stage()`` and ``make_text_stage()`` (or None)
-        factories, called in the worker threads.
+        Factories (or None): ``face()``, ``audio()`` and ``text()`` make the modality
+        stages in the worker threads; ``speech(drop_when_behind)`` starts the recogniser
+        process.
     realtime : bool
         The media arrive in real time (live, or a paced replay): hops are due at
         ``start + t`` on the wall clock, where ``start`` is taken once the workers are
@@ -163,19 +167,19 @@ class Pipeline:
             if self._feeds[source] is None or (m == "text" and stages.get("speech") is None):
                 state.ended = True  # never comes: always missing
         self._recent_voiced: deque[float] = deque(maxlen=self._window_hops)
-        self._read_wall: dict[int, float] = {}  # hop -> when the last modality's media came
         self._next_hop = 0
 
     # ---- control -------------------------------------------------------------------
     def stop(self) -> None:
         """Ask the session to end (from any thread, a signal handler included)."""
         self._stop.set()
+        self._go.set()  # workers still waiting to start go straight to their end
         for source in list(self._sources.values()):
             _stop_quietly(source)
 
     def __iter__(self) -> Iterator[Estimate]:
-        self._start_workers()
         try:
+            self._start_workers()  # a recogniser that cannot start raises here
             self._wait_until_ready()
             while not self._stop.is_set():
                 try:
@@ -215,6 +219,11 @@ class Pipeline:
             thread.join(timeout=5.0)
         if self._speech is not None:
             self._speech.close()
+            self.stats.n_dropped["speech"] = self._speech.n_dropped
+        for feed in self._feeds.values():
+            if feed is not None and feed.close is not None:
+                with contextlib.suppress(Exception):
+                    feed.close()
 
     # ---- workers -------------------------------------------------------------------
     def _start_workers(self) -> None:
@@ -223,7 +232,7 @@ class Pipeline:
             if self._feeds[name] is not None:
                 self._start_thread(name, self._run, (name, target))
         if self._stages.get("speech") is not None and self._feeds["audio"] is not None:
-            self._speech = self._stages["speech"]()
+            self._speech = self._stages["speech"](self._realtime)
             self._start_thread("text", self._text_worker, ())
 
     def _start_thread(self, name: str, target: Callable, args: tuple) -> None:
@@ -250,6 +259,7 @@ class Pipeline:
     def _run(self, name: str, work: Callable) -> None:
         """Run one worker over its feed, reopening a failed live device."""
         feed = self._feeds[name]
+        stages = {}
         try:
             stages = work(None)
             self._out.put(("ready", name, None))
@@ -276,6 +286,9 @@ class Pipeline:
             self._out.put(("crash", name, error))
         finally:
             self._release(name)
+            for stage in stages.values():  # here, not in the garbage collector of any thread
+                with contextlib.suppress(Exception):
+                    getattr(stage, "close", lambda: None)()
             self._out.put(("ended", name, None))
 
     def _release(self, name: str) -> None:
@@ -290,13 +303,18 @@ class Pipeline:
 
     def _video_worker(self, item, stages=None):
         if item is None:
-            return {"face": self._stages["face"]()}
+            return {"face": self._stages["face"](), "next_face_s": float("-inf")}
         face = stages["face"]
         if item == "flush":
             self._send("video", face.flush())
         elif item == "restart":
             pass  # frames simply resume later; the bags roll on
         else:
+            if item.t_s < stages["next_face_s"]:  # at most runtime.face_fps frames a second
+                self.latest_view = (item.image, self.latest_view[1] if self.latest_view else None)
+                return
+            fps = self.config.runtime.face_fps
+            stages["next_face_s"] = item.t_s + 1.0 / fps - 1e-6 if fps else item.t_s
             read_wall = time.monotonic()
             started = time.perf_counter()
             rows, observation = face.push(item)
@@ -393,7 +411,7 @@ class Pipeline:
         while True:
             k = self._next_hop
             waiting = [m for m, s in self._modalities.items() if k not in s.rows and not s.ended]
-            if waiting and not self._budget_spent(k):
+            if waiting and (not self._budget_spent(k) or self._media_ended_before(k)):
                 return
             if not waiting and all(k not in s.rows for s in self._modalities.values()):
                 return  # every modality ended before this hop
@@ -401,6 +419,12 @@ class Pipeline:
                 self.stats.n_late[m] = self.stats.n_late.get(m, 0) + 1
             yield self._estimate(k)
             self._next_hop += 1
+
+    def _media_ended_before(self, k: int) -> bool:
+        """Audio and video have ended before hop ``k``: only the recogniser's last words
+        may still come (no hop past the end of a replay is estimated from stale bags)."""
+        media = [s for m, s in self._modalities.items() if m != "text"]
+        return bool(media) and all(s.ended and k not in s.rows for s in media)
 
     def _budget_spent(self, k: int) -> bool:
         if not self._realtime:

@@ -51,10 +51,10 @@ def _stage_factories(model: AffectModel, config: Config, with_video: bool, with_
     def text():
         return TextStage(model.codebooks["text"], config.bow)
 
-    def speech():
+    def speech(drop_when_behind: bool):
         from streamer.runtime.speech_process import SpeechProcess
 
-        return SpeechProcess(config.speech)
+        return SpeechProcess(config.speech, drop_when_behind)
 
     uses = model.modalities
     with_text = with_audio and "text" in uses and config.runtime.speech
@@ -86,13 +86,14 @@ def replay_session(
     path = Path(path)
     has_video, has_audio, _ = probe_media(path)
     rt = config.runtime
+    fps = rt.face_fps or None
     if realtime:
         video = ModalityFeed(lambda start_s: PacedFeed(
-            iter_video_frames(path), lambda f: f.t_s, start_s, rt.video_queue_frames))  # fmt: skip
+            iter_video_frames(path, fps), lambda f: f.t_s, start_s, rt.video_queue_frames))  # fmt: skip
         audio = ModalityFeed(lambda start_s: PacedFeed(
             iter_audio_blocks(path), _block_end_s, start_s, rt.audio_queue_blocks))  # fmt: skip
     else:
-        video = ModalityFeed(lambda _: MediaFileSource(path))
+        video = ModalityFeed(lambda _: MediaFileSource(path, fps))
         audio = ModalityFeed(lambda _: iter_audio_blocks(path))
     stages = _stage_factories(model, config, has_video, has_audio)
     return Pipeline(
@@ -145,24 +146,29 @@ def live_session(
     for name, device, opener in (("video", camera, open_camera),
                                  ("audio", microphone, open_microphone)):  # fmt: skip
         if device is not None:
-            feeds[name] = ModalityFeed(_first_then(opener(device), lambda o=opener, d=device: o(d)),
-                                       reopen=True)  # fmt: skip
+            first_then = _FirstThenOpener(opener(device), lambda o=opener, d=device: o(d))
+            feeds[name] = ModalityFeed(first_then, reopen=True, close=first_then.close)
     stages = _stage_factories(model, config, "video" in feeds, "audio" in feeds)
     return Pipeline(model, config, feeds.get("video"), feeds.get("audio"), stages, realtime=True)
 
 
-def _first_then(device, opener):
+class _FirstThenOpener:
     """A feed opener that starts the already opened ``device`` first, then opens anew.
 
     The devices are opened before the session (so a missing one is an early, clear
-    error) and started on the session's clock once the workers are ready.
+    error) and started on the session's clock once the workers are ready; ``close``
+    releases one the session never got to start.
     """
-    pending = [device]
 
-    def open_source(start_s: float):
-        return (pending.pop() if pending else opener()).start(start_s)
+    def __init__(self, device, opener):
+        self._pending, self._opener = [device], opener
 
-    return open_source
+    def __call__(self, start_s: float):
+        return (self._pending.pop() if self._pending else self._opener()).start(start_s)
+
+    def close(self) -> None:
+        while self._pending:
+            self._pending.pop().stop()
 
 
 def _block_end_s(block) -> float:

@@ -87,7 +87,11 @@ def _send(stream, message) -> None:
 class SpeechProcess:
     """A recogniser (``speech`` settings) running in a child process.
 
-    ``push`` waits when the pipe to the child is full (about 2 s of audio behind).
+    Blocks go to the child through a queue of ``max_blocks`` and a writer thread, so that
+    ``push`` never waits on the child in real time: with ``drop_when_behind`` a block
+    that finds the queue full is dropped (counted in ``n_dropped``) and the recogniser
+    starts a new utterance after the gap; without it (a replay as fast as possible)
+    ``push`` waits.
 
     Raises
     ------
@@ -95,7 +99,8 @@ class SpeechProcess:
         If the recogniser cannot start in the child (a missing model, for example).
     """
 
-    def __init__(self, config: SpeechConfig):
+    def __init__(self, config: SpeechConfig, drop_when_behind: bool = False, max_blocks: int = 400):
+        self._pending: queue.Queue = queue.Queue(max_blocks)  # first: close() needs it
         self._process = subprocess.Popen(
             [sys.executable, "-m", "streamer.runtime.speech_process"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -111,6 +116,12 @@ class SpeechProcess:
             raise StreamerError(f"the speech recogniser did not start: {reason}")
         self.name = first[1]
         self._done = False
+        self._drop_when_behind = drop_when_behind
+        self._after_gap = False
+        self._failed = False
+        self.n_dropped = 0
+        self._writer = threading.Thread(target=self._write, name="speech-blocks", daemon=True)
+        self._writer.start()
 
     def _read(self) -> None:
         try:
@@ -119,9 +130,27 @@ class SpeechProcess:
         except (EOFError, OSError, pickle.UnpicklingError):
             self._results.put(("exited", "the speech recogniser process exited"))
 
+    def _write(self) -> None:
+        while True:
+            message = self._pending.get()
+            if message is None:
+                return
+            try:
+                _send(self._process.stdin, message)
+            except (BrokenPipeError, OSError, ValueError):
+                self._failed = True
+                return
+
     def push(self, samples: np.ndarray, t_s: float) -> None:
         """Send 16 kHz samples (floats in [-1, 1]) whose first one is at media time ``t_s``."""
         pcm = np.clip(np.round(np.asarray(samples) * 32768.0), -32768, 32767).astype(np.int16)
+        if self._drop_when_behind and self._pending.full():
+            self.n_dropped += 1
+            self._after_gap = True
+            return
+        if self._after_gap:
+            self._put(_RESET)
+            self._after_gap = False
         self._put((pcm, float(t_s)))
 
     def reset(self) -> None:
@@ -133,10 +162,9 @@ class SpeechProcess:
         self._put(_FLUSH)
 
     def _put(self, message) -> None:
-        try:
-            _send(self._process.stdin, message)
-        except (BrokenPipeError, OSError, ValueError):
-            raise StreamerError("the speech recogniser stopped: restart the session") from None
+        if self._failed:
+            raise StreamerError("the speech recogniser stopped: restart the session")
+        self._pending.put(message)
 
     def results(self, stop: threading.Event | None = None) -> Iterator[SpeechResult]:
         """The results in order, until the final one (or ``stop`` is set)."""
@@ -156,6 +184,8 @@ class SpeechProcess:
 
     def close(self) -> None:
         """Stop the child (safe to call twice)."""
+        with contextlib.suppress(queue.Full):
+            self._pending.put_nowait(None)  # the writer thread ends
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait(timeout=5.0)
