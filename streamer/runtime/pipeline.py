@@ -34,7 +34,7 @@ from streamer.types import Estimate
 
 _IDLE_POLL_S = 0.05
 SPEECH_RATE_HZ = 16000  # the recognisers take 16 kHz audio
-_AHEAD_HOPS = 300  # in a replay, a worker waits when this many hops ahead of the fusion stage
+_AHEAD_HOPS = 300  # in a replay, a worker waits when this many hops (30 s) ahead of the fusion stage
 
 
 def _stop_quietly(source) -> None:
@@ -341,8 +341,9 @@ class Pipeline:
             return
         read_wall = time.monotonic()
         started = time.perf_counter()
-        self._send("audio", audio.push(item), read_wall)
+        rows = audio.push(item)
         self.stats.add_time("audio_lld", time.perf_counter() - started)
+        self._send("audio", rows, read_wall)
         if self._speech is not None:
             if stages["resampler"] is None:
                 stages["resampler"] = StreamingResampler(item.sample_rate_hz, SPEECH_RATE_HZ)

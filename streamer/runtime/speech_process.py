@@ -127,7 +127,7 @@ class SpeechProcess:
         try:
             while True:
                 self._results.put(pickle.load(self._process.stdout))
-        except (EOFError, OSError, pickle.UnpicklingError):
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError):  # ValueError: closed pipe
             self._results.put(("exited", "the speech recogniser process exited"))
 
     def _write(self) -> None:
