@@ -1,15 +1,16 @@
 """The streaming pipeline: sources -> modality workers -> alignment by hop -> fusion.
 
-Two worker threads: the video worker tracks the face in each frame and rolls the video
-bags; the audio worker computes the LLDs and recognises words from the same blocks and
-rolls the audio and text bags. Each sends its hops, numbered ``k`` (time ``k * hop_s``), to
-the fusion stage, which runs in the thread that iterates the pipeline: hop ``k`` is
-estimated once every modality has delivered it, or, in real time (live, or replay at the
-media's pace), once ``latency_budget_s`` has passed since the hop ended. Then a late
-modality gives its latest bag when that is at most ``max_stale_s`` old, else it counts as
-missing (a bag of zeros, as the network saw dropped modalities in training). A modality
-also counts as missing while it has nothing: no face (its bag is empty anyway), no voice in
-the whole window (the audio bag is replaced by zeros), or no working device.
+Worker threads: the video worker tracks the face and rolls the video bags; the audio
+worker computes the LLDs, rolls the audio bags and sends the audio (at 16 kHz) to the
+recogniser's child process; the text worker rolls the text bags from the words that come
+back. Each sends its hops, numbered ``k`` (time ``k * hop_s``), to the fusion stage, which
+runs in the thread that iterates the pipeline: hop ``k`` is estimated once every modality
+has delivered it, or, in real time (live, or replay at the media's pace), once
+``latency_budget_s`` has passed since the hop ended. Then a late modality gives its latest
+bag when that is at most ``max_stale_s`` old, else it counts as missing (a bag of zeros, as
+the network saw dropped modalities in training). A modality also counts as missing while
+it has nothing: no face (its bag is empty anyway), no voice in the whole window (the audio
+bag is replaced by zeros), or no working device.
 
 A device that fails (a camera unplugged, a microphone gone) does not end a live session:
 the worker tries to reopen it every ``reconnect_interval_s`` while the other modality goes on.
@@ -30,10 +31,10 @@ import numpy as np
 from streamer.errors import StreamerError
 from streamer.features.lld.resample import StreamingResampler
 from streamer.runtime.modality_stages import HopRows
+from streamer.runtime.speech_process import SPEECH_RATE_HZ
 from streamer.types import Estimate
 
 _IDLE_POLL_S = 0.05
-SPEECH_RATE_HZ = 16000  # the recognisers take 16 kHz audio
 _AHEAD_HOPS = 300  # in a replay, a worker waits when this many hops (30 s) ahead of the fusion stage
 
 

@@ -145,9 +145,15 @@ def live_session(
     feeds = {}
     for name, device, opener in (("video", camera, open_camera),
                                  ("audio", microphone, open_microphone)):  # fmt: skip
-        if device is not None:
+        if device is None:
+            continue
+        try:
             first_then = _FirstThenOpener(opener(device), lambda o=opener, d=device: o(d))
-            feeds[name] = ModalityFeed(first_then, reopen=True, close=first_then.close)
+        except BaseException:  # release the device opened before this one failed
+            for feed in feeds.values():
+                feed.close()
+            raise
+        feeds[name] = ModalityFeed(first_then, reopen=True, close=first_then.close)
     stages = _stage_factories(model, config, "video" in feeds, "audio" in feeds)
     return Pipeline(model, config, feeds.get("video"), feeds.get("audio"), stages, realtime=True)
 
