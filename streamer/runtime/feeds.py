@@ -1,4 +1,5 @@
-"""Feeding a worker from a source: at the media's own pace, through a bounded queue.
+"""Feeding a worker: where its media come from (:class:`ModalityFeed`), and a file
+played at its own pace through a bounded queue (:class:`PacedFeed`).
 
 A file replayed in real time behaves like a live device: a feeder thread releases each
 item when the wall clock reaches its media time (an audio block at its end, as a
@@ -12,6 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 _POLL_S = 0.05
 
@@ -123,3 +125,25 @@ class PacedFeed:
         self._stop.set()
         self._queue.close()
         self._thread.join(timeout=2.0)
+
+
+@dataclass
+class ModalityFeed:
+    """Where one worker's media come from.
+
+    Attributes
+    ----------
+    open : callable
+        ``open(start_s)`` returns an iterable of items (``VideoFrame`` or ``AudioBlock``),
+        with ``stop()`` or ``close()``; ``start_s`` is the ``time.monotonic()`` of media
+        time 0 in a real-time session, else None. Called again to reopen a failed live
+        device. Raises ``StreamerError`` on failure.
+    reopen : bool
+        Try to reopen the source after a failure (live devices) instead of ending.
+    close : callable, optional
+        Releases what ``open`` holds before it is first called (a device opened early).
+    """
+
+    open: Callable[[float | None], Iterable]
+    reopen: bool = False
+    close: Callable[[], None] | None = None

@@ -23,7 +23,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +32,7 @@ from streamer.errors import StreamerError
 from streamer.features.lld.resample import StreamingResampler
 from streamer.runtime.modality_stages import HopRows
 from streamer.runtime.speech_process import SPEECH_RATE_HZ
+from streamer.runtime.stats import PipelineStats
 from streamer.types import Estimate
 
 _IDLE_POLL_S = 0.05
@@ -44,68 +45,6 @@ def _stop_quietly(source) -> None:
     if stop is not None:
         with contextlib.suppress(Exception):
             stop()
-
-
-@dataclass
-class ModalityFeed:
-    """Where one worker's media come from.
-
-    Attributes
-    ----------
-    open : callable
-        ``open(start_s)`` returns an iterable of items (``VideoFrame`` or ``AudioBlock``),
-        with ``stop()`` or ``close()``; ``start_s`` is the ``time.monotonic()`` of media
-        time 0 in a real-time session, else None. Called again to reopen a failed live
-        device. Raises ``StreamerError`` on failure.
-    reopen : bool
-        Try to reopen the source after a failure (live devices) instead of ending.
-    close : callable, optional
-        Releases what ``open`` holds before it is first called (a device opened early).
-    """
-
-    open: Callable[[float | None], Iterable]
-    reopen: bool = False
-    close: Callable[[], None] | None = None
-
-
-@dataclass
-class PipelineStats:
-    """What happened in a session (read it after or during the iteration).
-
-    Attributes
-    ----------
-    n_hops : int
-        Estimates made.
-    n_dropped : dict of str to int
-        Items each source dropped because processing fell behind.
-    n_face_hops, n_speech_hops : int
-        Hops with the face flag, and with the speech flag.
-    n_late : dict of str to int
-        Hops a modality had not delivered within the latency budget.
-    n_words : int
-        Words recognised.
-    word_delays_s : list of float
-        Per word, audio time pushed to the recogniser when the word came out minus the
-        word's end time (the recogniser's end-of-word delay), seconds.
-    stage_s : dict of str to float
-        Wall time spent in each stage (face, audio LLD, speech, fusion), seconds.
-    errors : list of str
-        Device failures and recoveries, as one-line messages.
-    """
-
-    n_hops: int = 0
-    n_dropped: dict[str, int] = field(default_factory=dict)
-    n_face_hops: int = 0
-    n_speech_hops: int = 0
-    n_late: dict[str, int] = field(default_factory=dict)
-    n_words: int = 0
-    word_delays_s: list[float] = field(default_factory=list)
-    stage_s: dict[str, float] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-
-    def add_time(self, stage: str, seconds: float) -> None:
-        """Count ``seconds`` of wall time against ``stage``."""
-        self.stage_s[stage] = self.stage_s.get(stage, 0.0) + seconds
 
 
 @dataclass

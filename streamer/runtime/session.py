@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from streamer.config import Config, load_config
-from streamer.runtime.feeds import PacedFeed
+from streamer.runtime.feeds import ModalityFeed, PacedFeed
 from streamer.runtime.modality_stages import AudioStage, FaceStage, TextStage
 from streamer.runtime.model_bundle import AffectModel, load_affect_model, model_config_path
-from streamer.runtime.pipeline import ModalityFeed, Pipeline
+from streamer.runtime.pipeline import Pipeline
 
 
 def session_config(
