@@ -35,7 +35,7 @@ def wobble(t_s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return motion
 
 
-def _frame(image: np.ndarray, motion: np.ndarray) -> np.ndarray:
+def moved_frame(image: np.ndarray, motion: np.ndarray) -> np.ndarray:
     """The image rotated, shifted and scaled about its centre into a FRAME_SIZE frame (RGB)."""
     angle, dx, dy, scale = motion
     h, w = image.shape[:2]
@@ -105,7 +105,7 @@ def write_media(
         audio = container.add_stream("aac", rate=sample_rate_hz, layout="mono")
         audio.bit_rate = 64_000
         for k in range(n_frames):
-            frame = av.VideoFrame.from_ndarray(_frame(images[which[k]], motion[k]), "rgb24")
+            frame = av.VideoFrame.from_ndarray(moved_frame(images[which[k]], motion[k]), "rgb24")
             frame.pts = k
             container.mux(video.encode(frame))
         container.mux(video.encode(None))

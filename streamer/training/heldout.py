@@ -161,7 +161,7 @@ def kdef_faces(
             tracker.reset()
             rows = []
             for i, (t, move) in enumerate(zip(t_s, motion, strict=True)):
-                frame = VideoFrame(float(t), demo_media._frame(image, move), i)
+                frame = VideoFrame(float(t), demo_media.moved_frame(image, move), i)
                 rows.append(observation_row(tracker.process(frame)))
             rows = np.array(rows)
             rows = rows[rows[:, 0] > 0.5]
