@@ -17,7 +17,6 @@ from streamer.fusion.metrics import ccc, pcc
 from streamer.training import heldout
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
 BOW = load_config().bow  # normalised, log weighting
 
 
@@ -134,25 +133,23 @@ def test_markdown_table_has_one_line_per_score():
 
 
 @pytest.fixture(scope="module")
-def shipped_scores(tmp_path_factory):
+def shipped_scores(tmp_path_factory, shared_dir):
     """The checks of the shipped model (models/ + codebooks/) on the default corpus's people.
 
     Runs ``python -m streamer.training.heldout`` once for the tests below: about 75 s on 2
     cores (faces tracked in 120 clips of 3 s); killed, and the tests failed, after 3 min.
     """
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data folder {SHARED} is absent")
     from streamer.training.demo_corpus import load_sources, split_people
 
     tmp_path = tmp_path_factory.mktemp("heldout")
     # the people of the default demo corpus (seed 0, as models/reproduce.sh builds it)
-    split = split_people(load_sources(SHARED), np.random.default_rng(0))
+    split = split_people(load_sources(shared_dir), np.random.default_rng(0))
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({"split": split}), encoding="utf-8")
     out = tmp_path / "heldout.md"
     command = [
         sys.executable, "-m", "streamer.training.heldout", "--models", str(REPO_ROOT / "models"),
-        "--codebooks", str(REPO_ROOT / "codebooks"), "--shared", str(SHARED),
+        "--codebooks", str(REPO_ROOT / "codebooks"), "--shared", str(shared_dir),
         "--manifest", str(manifest), "--out", str(out),
     ]  # fmt: skip
     subprocess.run(command, check=True, timeout=180, capture_output=True)
