@@ -14,8 +14,9 @@ from streamer.errors import StreamerError
 from streamer.types import FeatureFrames, Word
 
 
-class _FlushedCsv:
-    """A CSV file written row batch by row batch, each batch flushed to disk."""
+class FlushedCsv:
+    """A CSV file written row batch by row batch, each batch flushed to disk (its folder
+    is created if needed); the base of every CSV writer streamer has."""
 
     def __init__(self, path: str | Path, header: list[str], separator: str):
         self.path = Path(path)
@@ -25,7 +26,7 @@ class _FlushedCsv:
             self._file = self.path.open("w", encoding="utf-8", newline="\n")
         except OSError as exc:
             raise StreamerError(
-                f"cannot write {self.path}: {exc.strerror} (choose another --out)"
+                f"cannot write {self.path}: {exc.strerror} (choose another output file)"
             ) from None
         self._file.write(separator.join(header) + "\n")
         self._file.flush()
@@ -48,7 +49,7 @@ class _FlushedCsv:
         self.close()
 
 
-class FeatureCsvWriter(_FlushedCsv):
+class FeatureCsvWriter(FlushedCsv):
     """Write feature frames as ``name;frameTime;<names>`` rows.
 
     Parameters
@@ -87,7 +88,7 @@ class FeatureCsvWriter(_FlushedCsv):
         self._write_lines([self._row_format % (t, *row) for t, row in rows])
 
 
-class WordCsvWriter(_FlushedCsv):
+class WordCsvWriter(FlushedCsv):
     """Write recognised words as ``start;end;word;confidence`` rows (seconds, seconds, text, 0-1)."""
 
     def __init__(self, path: str | Path, separator: str = ";"):

@@ -145,14 +145,11 @@ def test_rows_survive_sigkill(tmp_path):
         assert _same(estimate, Estimate(i / 10, i / 1e5, -i / 1e5, NAN, i % 2 == 0, True, 2.5))
 
 
-def test_missing_folder_is_a_one_line_error(tmp_path):
-    path = tmp_path / "no_such_folder" / "estimates.csv"
-    with pytest.raises(StreamerError) as caught:
-        EstimateCsvWriter(path)
-    message = str(caught.value)
-    assert "\n" not in message
-    assert str(path) in message and "does not exist" in message and "create it" in message
-    assert not path.parent.exists()  # not created behind the user's back
+def test_a_missing_folder_is_created_as_for_every_csv_streamer_writes(tmp_path):
+    path = tmp_path / "new_folder" / "estimates.csv"
+    with EstimateCsvWriter(path) as writer:
+        writer.write(_estimate(0.1, 0.2, -0.4, NAN, True, True, 10.0))
+    assert len(read_estimates_csv(path)) == 1
 
 
 def test_unwritable_path_is_a_one_line_error(tmp_path):

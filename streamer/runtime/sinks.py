@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from streamer.errors import StreamerError
+from streamer.feature_csv import FlushedCsv
 from streamer.types import Estimate
 
 ESTIMATE_COLUMNS = ("t_s", "arousal", "valence", "liking", "face", "speech", "latency_ms")
@@ -34,7 +35,7 @@ def _seconds_text(t_s: float) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-class EstimateCsvWriter:
+class EstimateCsvWriter(FlushedCsv):
     """Write estimates as CSV rows, each flushed to the OS as soon as it is written.
 
     A process killed at any moment (even ``kill -9``) loses no row ``write`` returned from.
@@ -42,7 +43,7 @@ class EstimateCsvWriter:
     Parameters
     ----------
     path : str or Path
-        The file to create or overwrite; its folder must exist.
+        The file to create or overwrite (its folder is created if needed).
     separator : str
         Column separator, ``;`` or ``,``.
     float_digits : int
@@ -52,26 +53,12 @@ class EstimateCsvWriter:
     def __init__(self, path: str | Path, separator: str = ";", float_digits: int = 7):
         if separator not in (";", ","):
             raise ValueError(f"separator must be ';' or ',', got {separator!r}")
-        self.path = Path(path)
-        self.separator = separator
+        super().__init__(path, list(ESTIMATE_COLUMNS), separator)
         self._value_format = f"%.{int(float_digits)}g"
-        if not self.path.parent.is_dir():
-            raise _missing_folder_error(self.path, "create it or choose another output file")
-        try:
-            self._file = self.path.open("w", encoding="utf-8", newline="\n")
-        except OSError as exc:
-            raise StreamerError(
-                f"cannot write {self.path}: {exc.strerror} (choose another output file)"
-            ) from None
-        self._file.write(separator.join(ESTIMATE_COLUMNS) + "\n")
-        self._file.flush()
-        self.n_rows = 0  # data rows written
 
     def write(self, estimate: Estimate) -> None:
         """Append one estimate and flush it to the OS."""
-        self._file.write(self.format_row(estimate) + "\n")
-        self._file.flush()
-        self.n_rows += 1
+        self._write_lines([self.format_row(estimate)])
 
     def format_row(self, estimate: Estimate) -> str:
         """The CSV text of one estimate, without the line end."""
@@ -85,15 +72,8 @@ class EstimateCsvWriter:
         ]
         return self.separator.join(fields)
 
-    def close(self) -> None:
-        """Close the file (again is a no-op)."""
-        self._file.close()
-
     def __enter__(self) -> EstimateCsvWriter:
         return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
 
 def read_estimates_csv(path: str | Path) -> list[Estimate]:
