@@ -5,8 +5,6 @@ import pytest
 from streamer.sources.media_file import iter_video_frames, read_audio
 from streamer.sources.media_writer import join_videos, letterbox, write_video
 
-av = pytest.importorskip("av")
-
 
 def _tone(duration_s, rate, f_hz, amplitude):
     t = np.arange(int(round(duration_s * rate))) / rate
@@ -15,6 +13,8 @@ def _tone(duration_s, rate, f_hz, amplitude):
 
 def _write(path, size, fps, n_frames, colour, audio, rate, layout):
     """A tiny MP4 written with PyAV directly: a plain colour and a tone (any channel layout)."""
+    import av  # after cv2 (imported at the top): both bundle FFmpeg libraries
+
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=fps)
         video.width, video.height = size
