@@ -10,8 +10,10 @@ UNREACHABLE_URL = "http://127.0.0.1:9/face_landmarker.task"  # discard port: ref
 
 @pytest.fixture
 def empty_cache(tmp_path, monkeypatch):
+    """No shipped copy, no environment variable, an empty user cache."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv(model.ENV_VARIABLE, raising=False)
+    monkeypatch.setattr(model, "SHIPPED_MODEL", tmp_path / "package" / model.MODEL_FILENAME)
     return tmp_path / "cache" / "streamer" / model.MODEL_FILENAME
 
 
@@ -35,6 +37,23 @@ def test_environment_variable_comes_second(tmp_path, monkeypatch, empty_cache):
     mine.write_bytes(b"model")
     monkeypatch.setenv(model.ENV_VARIABLE, str(mine))
     assert resolve_face_model("", url=UNREACHABLE_URL) == mine
+
+
+def test_the_shipped_copy_is_used_offline_with_nothing_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(model.ENV_VARIABLE, raising=False)
+    assert model.SHIPPED_MODEL.is_file(), "the package ships face_landmarker.task"
+    assert resolve_face_model("", url=UNREACHABLE_URL) == model.SHIPPED_MODEL
+    assert model._sha256(model.SHIPPED_MODEL) == model.MODEL_SHA256
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_damaged_shipped_copy_is_not_used(tmp_path, monkeypatch, empty_cache):
+    damaged = tmp_path / "package" / model.MODEL_FILENAME
+    damaged.parent.mkdir()
+    damaged.write_bytes(b"truncated")
+    with pytest.raises(FaceModelError, match="could not be downloaded"):
+        resolve_face_model("", url=UNREACHABLE_URL)
 
 
 def test_missing_named_file_is_a_one_line_error(tmp_path, empty_cache):

@@ -1,4 +1,5 @@
-"""The wheel carries the default model: it loads from an installed copy without any path."""
+"""The wheel carries the default model and the face model: they load from an installed copy
+without any path or download."""
 
 from __future__ import annotations
 
@@ -24,15 +25,18 @@ def test_an_installed_wheel_finds_the_shipped_model_and_codebooks(tmp_path):
     )  # fmt: skip
     probe = (
         "import streamer.runtime.model_bundle as b; m = b.load_affect_model(); "
-        "print(b.SHIPPED_MODELS_DIR); print(','.join(m.dimensions)); print(sorted(m.codebooks))"
+        "print(b.SHIPPED_MODELS_DIR); print(','.join(m.dimensions)); print(sorted(m.codebooks)); "
+        "import streamer.features.face.model as f; print(f.resolve_face_model(url='http://127.0.0.1:9/'))"
     )
-    env = {**os.environ, "PYTHONPATH": str(target)}
+    env = {**os.environ, "PYTHONPATH": str(target), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("STREAMER_FACE_MODEL", None)
     result = subprocess.run(
         [sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env,
         cwd=tmp_path, timeout=120,
     )  # fmt: skip
-    folder, dimensions, groups = result.stdout.splitlines()
+    folder, dimensions, groups, face_model = result.stdout.splitlines()
     assert Path(folder).is_relative_to(target)  # the installed copy, not the source tree
+    assert Path(face_model).is_relative_to(target)  # the shipped face model, no download
     assert dimensions == "arousal,valence"
     assert groups == "['audio', 'eyes', 'landmarks', 'pose', 'text']"
     size_mb = sum(p.stat().st_size for p in (target / "streamer").rglob("*")

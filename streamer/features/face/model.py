@@ -1,10 +1,11 @@
 """Finding the MediaPipe Face Landmarker model file, downloading it only as a last resort.
 
 Order: ``face.model_path`` in the config, the ``STREAMER_FACE_MODEL`` environment
-variable, the user cache, then a download from MediaPipe's official address into the
-cache, checked against the pinned sha256. A file named by the config or the environment
-is used as it is (it may be another version of the model); the cached or downloaded
-file must match the checksum.
+variable, the copy shipped inside the package (``streamer/models/face_landmarker.task``),
+the user cache, then a download from MediaPipe's official address into the cache, checked
+against the pinned sha256. A file named by the config or the environment is used as it is
+(it may be another version of the model); the shipped, cached or downloaded file must
+match the checksum.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ MODEL_URL = (
 MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
 ENV_VARIABLE = "STREAMER_FACE_MODEL"
 DOWNLOAD_TIMEOUT_S = 30.0
+SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "models" / MODEL_FILENAME
 
 
 class FaceModelError(StreamerError):
@@ -65,6 +67,8 @@ def resolve_face_model(config_path: str = "", url: str = MODEL_URL) -> Path:
                     f"to use the cached or downloaded {MODEL_FILENAME}"
                 )
             return path
+    if SHIPPED_MODEL.is_file() and _sha256(SHIPPED_MODEL) == MODEL_SHA256:
+        return SHIPPED_MODEL
     cached = user_cache_dir() / MODEL_FILENAME
     if cached.is_file() and _sha256(cached) == MODEL_SHA256:
         return cached
