@@ -110,11 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         "against codebooks and write one file per recording to DIR: lines "
         "name;timestamp;f1;...;fN every bow.hop_s seconds, no header (the AVEC 2017 layout). "
         "A video file takes its pose, eyes and landmarks codebooks (bags side by side, in "
-        "the order given); a word file takes the text vocabulary.",
+        "the order given); a word file takes the text vocabulary. Any other numeric CSV "
+        "(';' or ',', header optional) is bagged with --attributes or --columns.",
     )
     bow.add_argument(
         "inputs", nargs="+", metavar="INPUT_CSV", help="feature CSVs, one per recording"
     )
+    _add_column_selection(bow)
     bow.add_argument(
         "--codebook",
         action="append",
@@ -138,12 +140,23 @@ def build_parser() -> argparse.ArgumentParser:
         "(the vocabulary is always a text file).",
     )
     fit.add_argument(
-        "--group", required=True, choices=("audio", "pose", "eyes", "landmarks", "text")
+        "--group",
+        choices=("audio", "pose", "eyes", "landmarks", "text"),
+        help="the feature group of streamer's CSVs (not with --attributes/--columns)",
     )
     fit.add_argument(
         "--input", nargs="+", required=True, metavar="CSV", help="training feature CSVs"
     )
     fit.add_argument("--out", required=True, metavar="FILE", help="the codebook file to write")
+    fit.add_argument(
+        "--size",
+        type=int,
+        default=0,
+        metavar="N",
+        help="words in the codebook (default: codebooks.<group>_size; codebooks.audio_size "
+        "with --attributes/--columns)",
+    )
+    _add_column_selection(fit)
     fit.set_defaults(run=run_codebooks_fit)
 
     train = commands.add_parser(
@@ -319,18 +332,58 @@ def run_features_text(args: argparse.Namespace, config) -> int:
     return 0
 
 
+def _add_column_selection(parser: argparse.ArgumentParser) -> None:
+    """--attributes / --columns / --time-column: the feature columns of any numeric CSV."""
+    parser.add_argument(
+        "--attributes",
+        metavar="SPEC",
+        help="openXBOW's attribute string, a letter per column: n name, t time (s), 1-9 "
+        "features of codebook 1-9, 0/c/r skipped; [k] repeats, e.g. nt1[23]",
+    )
+    parser.add_argument(
+        "--columns",
+        action="append",
+        metavar="A,B,...",
+        help="feature column names from the header, one option per codebook",
+    )
+    parser.add_argument(
+        "--time-column",
+        default="",
+        metavar="NAME",
+        help="the time column with --columns (default: frameTime, time, timestamp or time_s)",
+    )
+
+
+def _column_selection(args: argparse.Namespace):
+    """The ColumnSelection the arguments ask for, or None for streamer's own CSVs."""
+    from streamer.bow.column_selection import ColumnSelection
+
+    if not args.attributes and not args.columns:
+        if args.time_column:
+            raise StreamerError("--time-column goes with --columns")
+        return None
+    columns = tuple(
+        tuple(name.strip() for name in group.split(",") if name.strip())
+        for group in args.columns or ()
+    )
+    return ColumnSelection(args.attributes or "", columns, args.time_column)
+
+
 def run_features_bow(args: argparse.Namespace, config) -> int:
     """``streamer features bow INPUT_CSVS... --codebook FILE --out DIR``."""
+    from streamer.bow.column_selection import codebook_slices, read_numeric_csv
     from streamer.bow.feature_tables import read_feature_csv
     from streamer.bow.recording_bags import recording_bags, write_codebook_manifest
     from streamer.feature_csv import write_bags_csv
 
+    selection = _column_selection(args)
+    slices = codebook_slices(selection) if selection else None
     books = [_load_codebook_or_vocabulary(path) for path in args.codebook]
     write_codebook_manifest(Path(args.out), args.codebook, books)
     started = time.perf_counter()
     for path in args.inputs:
-        table = read_feature_csv(path)
-        times_s, bags = recording_bags(table, books, config.bow)
+        table = read_numeric_csv(path, selection) if selection else read_feature_csv(path)
+        times_s, bags = recording_bags(table, books, config.bow, slices)
         out = Path(args.out) / f"{table.recording}.csv"
         write_bags_csv(
             out, table.recording, times_s, bags, config.csv.separator, config.csv.float_digits
@@ -341,42 +394,76 @@ def run_features_bow(args: argparse.Namespace, config) -> int:
 
 
 def run_codebooks_fit(args: argparse.Namespace, config) -> int:
-    """``streamer codebooks fit --group G --input FILES... --out FILE``."""
-    import numpy as np
-
+    """``streamer codebooks fit --group G | --attributes SPEC | --columns A,B --input CSV... --out FILE``."""
     from streamer.bow.codebook import Codebook
-    from streamer.bow.feature_tables import GROUP_COLUMNS, read_feature_csv
-    from streamer.features.speech.words import Vocabulary
 
-    tables = [read_feature_csv(path) for path in args.input]
-    if args.group == "text":
-        transcripts = [" ".join(w.text for w in t.words) for t in tables if t.kind == "text"]
-        if len(transcripts) != len(tables):
-            raise StreamerError("--group text needs the word CSVs of `streamer features text`")
-        vocabulary = Vocabulary.build(
-            transcripts, config.text.vocabulary_size, config.text.min_count
+    selection = _column_selection(args)
+    if selection is None and not args.group:
+        raise StreamerError(
+            "say which features to fit: --group for streamer's CSVs, or --attributes/--columns"
         )
-        vocabulary.save(args.out)
-        print(f"wrote a vocabulary of {len(vocabulary)} words to {args.out}", file=sys.stderr)
-        return 0
-    frames = np.concatenate([table.group(args.group)[1] for table in tables])
+    if selection is not None and args.group:
+        raise StreamerError(
+            "--group is for streamer's CSVs: leave it out with --attributes/--columns"
+        )
+    if args.group == "text":
+        return _fit_vocabulary(args, config)
+    names, frames = _training_frames(args, selection)
     settings = config.codebooks
+    group = args.group or ""
+    size = args.size or getattr(settings, f"{group or 'audio'}_size")
     codebook = Codebook.fit(
         frames,
-        n_words=getattr(settings, f"{args.group}_size"),
+        n_words=size,
         generation=settings.generation,
         seed=settings.seed,
         max_frames=settings.max_training_frames,
         assignments=settings.assignments,
-        feature_names=GROUP_COLUMNS[args.group],
-        group=args.group,
+        feature_names=names,
+        group=group,
     )
     codebook.save(args.out)
     print(
-        f"wrote the {args.group} codebook: {len(codebook.words)} words ({settings.generation}, "
+        f"wrote the {group or 'numeric'} codebook: {len(codebook.words)} words ({settings.generation}, "
         f"{len(frames)} training frames) to {args.out}",
         file=sys.stderr,
     )
+    return 0
+
+
+def _training_frames(args: argparse.Namespace, selection):
+    """Feature names and training frames (n, d) of ``codebooks fit``."""
+    import numpy as np
+
+    from streamer.bow.column_selection import codebook_slices, read_numeric_csv
+    from streamer.bow.feature_tables import GROUP_COLUMNS, read_feature_csv
+
+    if selection is None:
+        tables = [read_feature_csv(path) for path in args.input]
+        frames = np.concatenate([table.group(args.group)[1] for table in tables])
+        return GROUP_COLUMNS[args.group], frames
+    if selection.n_codebooks != 1:
+        raise StreamerError(
+            f"the column selection names {selection.n_codebooks} feature groups: fit one "
+            "codebook at a time (one --columns, or only the digit 1 in --attributes)"
+        )
+    (columns,) = codebook_slices(selection)
+    tables = [read_numeric_csv(path, selection) for path in args.input]
+    return tables[0].columns[columns], np.concatenate([t.values[:, columns] for t in tables])
+
+
+def _fit_vocabulary(args: argparse.Namespace, config) -> int:
+    """``codebooks fit --group text``: the vocabulary of the word CSVs."""
+    from streamer.bow.feature_tables import read_feature_csv
+    from streamer.features.speech.words import Vocabulary
+
+    tables = [read_feature_csv(path) for path in args.input]
+    transcripts = [" ".join(w.text for w in t.words) for t in tables if t.kind == "text"]
+    if len(transcripts) != len(tables):
+        raise StreamerError("--group text needs the word CSVs of `streamer features text`")
+    vocabulary = Vocabulary.build(transcripts, config.text.vocabulary_size, config.text.min_count)
+    vocabulary.save(args.out)
+    print(f"wrote a vocabulary of {len(vocabulary)} words to {args.out}", file=sys.stderr)
     return 0
 
 

@@ -40,7 +40,8 @@ class FeatureTable:
     recording : str
         The ``name`` column (or the file name for word files).
     kind : str
-        ``"audio"``, ``"video"`` or ``"text"``.
+        ``"audio"``, ``"video"``, ``"text"`` or ``"numeric"`` (any CSV, read with a
+        column selection by ``column_selection.read_numeric_csv``).
     t_s : ndarray, shape (n_rows,)
         ``frameTime`` of each row (for words: their end time).
     columns : tuple of str

@@ -1,8 +1,10 @@
-"""The bags of one recording from its features CSV: audio, video (pose + eyes + landmarks) or text.
+"""The bags of one recording from its features CSV: audio, video (pose + eyes + landmarks),
+text, or the selected columns of any numeric CSV.
 
 Bags are computed at every hop from 0 s to the recording's last row (for a video, rows
 without a face count for the duration but not in the bags). Video bags are the pose,
-eye and landmark bags side by side, in the order the codebooks are given.
+eye and landmark bags side by side, in the order the codebooks are given; so are the bags
+of a numeric CSV's feature groups (one per codebook, see ``column_selection``).
 """
 
 from __future__ import annotations
@@ -21,9 +23,14 @@ from streamer.features.speech.words import Vocabulary
 
 
 def recording_bags(
-    table: FeatureTable, books: list[Codebook | Vocabulary], config: BowConfig
+    table: FeatureTable,
+    books: list[Codebook | Vocabulary],
+    config: BowConfig,
+    slices: list[slice] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hop times (s) and bags (n_hops, total words) of one recording.
+
+    ``slices`` gives each codebook's columns of a numeric table (:func:`codebook_slices`).
 
     Raises
     ------
@@ -32,8 +39,13 @@ def recording_bags(
         dimensions), or a word file is given a codebook instead of a vocabulary.
     """
     end_s = float(table.t_s.max()) if len(table.t_s) else 0.0
+    if table.kind == "numeric" and len(slices or ()) != len(books):
+        raise StreamerError(
+            f"{table.recording}: {len(books)} codebooks for {len(slices or ())} feature groups of "
+            "--attributes/--columns: give one codebook per group, in order"
+        )
     parts = []
-    for book in books:
+    for i, book in enumerate(books):
         if isinstance(book, Vocabulary):
             if table.kind != "text":
                 raise StreamerError(
@@ -49,9 +61,13 @@ def recording_bags(
                     f"{book.group or 'numeric'} codebook: fit one with "
                     "`streamer codebooks fit --group text`"
                 )
-            group = book.group or _group_of(book, table)
-            t_s, values = table.group(group)
-            book.check_features(GROUP_COLUMNS[group])
+            if table.kind == "numeric":
+                t_s, values = table.t_s, table.values[:, slices[i]]
+                book.check_features(table.columns[slices[i]])
+            else:
+                group = book.group or _group_of(book, table)
+                t_s, values = table.group(group)
+                book.check_features(GROUP_COLUMNS[group])
             assignments = book.quantise(values)
             n_words = len(book.words)
         parts.append(
