@@ -32,6 +32,7 @@ from streamer.errors import StreamerError
 
 GROUPS = ("audio", "pose", "eyes", "landmarks", "")
 GENERATIONS = ("random++", "kmeans++")
+INPUT_SCALINGS = ("standardise", "normalise")
 BLOCK_ROWS = 4096
 KMEANS_ITERATIONS = 500  # openXBOW's (and Weka's) maximum number of Lloyd iterations
 
@@ -55,7 +56,7 @@ class Codebook:
     words : (n_words, n_dims) float64
         The words, in the standardised feature space.
     mean, std : (n_dims,) float64 or None
-        Standardisation of the input (feature units); None for none.
+        Input scaling ``(x - mean) / std`` (feature units); None for none.
     assignments : int
         Number ``a`` of nearest words each frame is assigned to.
     feature_names : tuple of str
@@ -69,6 +70,10 @@ class Codebook:
     log_weighting : bool
         openXBOW's ``log`` flag (term frequencies weighted as log10(tf + 1)); kept from
         openXBOW files and written back, not used by quantisation.
+    input_scaling : str
+        What ``mean`` and ``std`` are: "standardise" (mean and standard deviation,
+        openXBOW's ``-standardizeInput``) or "normalise" (minimum and range,
+        ``-normalizeInput``). Both scale the same way; the name is written back to files.
     """
 
     words: np.ndarray
@@ -80,6 +85,7 @@ class Codebook:
     generation: str = "random++"
     seed: int = 0
     log_weighting: bool = False
+    input_scaling: str = "standardise"
 
     def __post_init__(self) -> None:
         words = np.asarray(self.words, dtype=np.float64)
@@ -117,6 +123,10 @@ class Codebook:
             raise CodebookError(f"generation must be one of {GENERATIONS}, got {self.generation!r}")
         object.__setattr__(self, "seed", int(self.seed))
         object.__setattr__(self, "log_weighting", bool(self.log_weighting))
+        if self.input_scaling not in INPUT_SCALINGS:
+            raise CodebookError(
+                f"input_scaling must be one of {INPUT_SCALINGS}, got {self.input_scaling!r}"
+            )
 
     @property
     def n_words(self) -> int:

@@ -3,18 +3,18 @@
 openXBOW's text format (``HyperCodebook.saveHyperCodebook`` / ``loadHyperCodebook``) is a
 sequence of ``;``-separated lines; the parts used for one numeric codebook are::
 
-    standardizeInput                  (optional: input standardisation)
-    0.0;0.0;m1;m2;...                 means, one per input column
-    0.0;0.0;s1;s2;...                 standard deviations (N - 1), one per input column
+    standardizeInput                  (optional: input standardisation, or else
+    0.0;0.0;m1;m2;...                  normalizeInput with minima and ranges; means,
+    0.0;0.0;s1;s2;...                  standard deviations (N - 1), one per input column)
     log                               (optional: term frequencies weighted log10(tf + 1))
     codebookNumeric
     size;dimensions;a;gaussian;off    a = assignments; gaussian/off encodings 0.0 = off
     w11;w12;...                       one line per word (standardised space)
 
 The mean and deviation lines cover every input column, so the name column (and the
-time column with ``-t``) appear as leading ``0.0`` placeholders; we write two (input
-``name;time;features``) and read zero to two. openXBOW writes Java ``Float.toString``
-numbers; we write the shortest repr of each float64 in the same notation (plain for
+time column with ``-t``) appear as leading placeholders; we write two (input
+``name;time;features``) and read any number, taking the last values as the features'.
+openXBOW writes Java ``Float.toString`` numbers; we write the shortest repr of each float64 in the same notation (plain for
 1e-3 <= |x| < 1e7, else ``1.0E-4``), which Java parses and which reads back exactly.
 Older openXBOW files (``standardization``, header ``size;dimensions``) are read too.
 """
@@ -35,7 +35,6 @@ NPZ_FORMAT_VERSION = 1
 TEXT_PLACEHOLDERS = 2
 UNSUPPORTED = (
     "removeLowEnergy",
-    "normalizeInput",
     "normalization",
     "idf",
     "standardizeOutput",
@@ -61,6 +60,7 @@ def save_npz(codebook: Codebook, path: Path) -> None:
         "generation": np.str_(codebook.generation),
         "seed": np.int64(codebook.seed),
         "log_weighting": np.bool_(codebook.log_weighting),
+        "input_scaling": np.str_(codebook.input_scaling),
         "checksum": np.str_(codebook.checksum),
     }
     try:
@@ -96,6 +96,8 @@ def load_npz(path: Path) -> Codebook:
             generation=str(fields["generation"]),
             seed=int(fields["seed"]),
             log_weighting=bool(fields["log_weighting"]),
+            # absent from files written before it existed
+            input_scaling=str(fields.get("input_scaling", "standardise")),
         )
         stored = str(fields["checksum"])
     except KeyError as error:
@@ -128,10 +130,14 @@ def format_openxbow(codebook: Codebook, placeholders: int = TEXT_PLACEHOLDERS) -
     """The text of ``codebook`` in openXBOW's codebook format."""
     lines = []
     if codebook.mean is not None:
-        lead = ["0.0"] * placeholders
-        lines.append("standardizeInput")
-        lines.append(";".join(lead + [java_float(v) for v in codebook.mean]))
-        lines.append(";".join(lead + [java_float(v) for v in codebook.std]))
+        if codebook.input_scaling == "normalise":  # minimum and range; openXBOW's placeholders
+            lines.append("normalizeInput")
+            lead_mean, lead_std = ["Infinity"] * placeholders, ["1.0"] * placeholders
+        else:
+            lines.append("standardizeInput")
+            lead_mean = lead_std = ["0.0"] * placeholders
+        lines.append(";".join(lead_mean + [java_float(v) for v in codebook.mean]))
+        lines.append(";".join(lead_std + [java_float(v) for v in codebook.std]))
     if codebook.log_weighting:
         lines.append("log")
     lines.append("codebookNumeric")
@@ -168,6 +174,7 @@ def parse_openxbow(text: str, source: str = "openXBOW codebook") -> Codebook:
     """Parse openXBOW's codebook text; other openXBOW options raise a one-line error."""
     lines = text.splitlines()
     mean_line = std_line = None
+    input_scaling = "standardise"
     log_weighting = False
     words = None
     assignments = 1
@@ -186,9 +193,12 @@ def parse_openxbow(text: str, source: str = "openXBOW codebook") -> Codebook:
         where = f"{source}, line {i}"
         if not line:
             continue
-        if key in ("standardizeInput", "standardization"):
-            mean_line = _floats(take("means"), f"{source}, line {i + 1}")
-            std_line = _floats(take("standard deviations"), f"{source}, line {i + 1}")
+        if key in ("standardizeInput", "standardization", "normalizeInput"):
+            if mean_line is not None:
+                raise CodebookError(f"{where}: the input is scaled twice ({key!r})")
+            mean_line = _floats(take("means or minima"), f"{source}, line {i + 1}")
+            std_line = _floats(take("deviations or ranges"), f"{source}, line {i + 1}")
+            input_scaling = "normalise" if key == "normalizeInput" else "standardise"
         elif key == "log":
             log_weighting = True
         elif key == "codebookNumeric":
@@ -224,11 +234,11 @@ def parse_openxbow(text: str, source: str = "openXBOW codebook") -> Codebook:
         raise CodebookError(f"{source}: no 'codebookNumeric' section")
     mean = std = None
     if mean_line is not None:
-        extra = len(mean_line) - words.shape[1]
-        if len(std_line) != len(mean_line) or not 0 <= extra <= 2:
+        extra = len(mean_line) - words.shape[1]  # leading name, time and other columns
+        if len(std_line) != len(mean_line) or extra < 0:
             raise CodebookError(
                 f"{source}: {len(mean_line)} means and {len(std_line)} deviations do not fit "
-                f"{words.shape[1]} dimensions (0 to 2 leading name/time columns)"
+                f"{words.shape[1]} dimensions (the input's columns, features last)"
             )
         mean = np.array(mean_line[extra:])
         std = np.array(std_line[extra:])
@@ -240,4 +250,5 @@ def parse_openxbow(text: str, source: str = "openXBOW codebook") -> Codebook:
         assignments=assignments,
         generation="",
         log_weighting=log_weighting,
+        input_scaling=input_scaling,
     )
