@@ -5,13 +5,15 @@ Bags are computed at hop times ``k * hop_s`` (k = 0, 1, ...) up to the last fram
 
 ``"causal"`` (default, for live use)
     The bag at hop time ``t`` holds the frames with ``t - W < t_frame <= t``.
-``"centred"`` (openXBOW's ``-t W H`` segmentation)
-    The bag at centre ``c`` holds the frames with ``c - W/2 <= t_frame <= c + W/2``.
-    openXBOW takes the centre frame (the one whose time equals ``c`` within 1e-4 s) and
-    ``round(W / 2 / frame_step)`` frames on either side of it, which for regular frames is
-    the same closed interval. It stops at the first centre without a frame (so its last
-    bag is at the last multiple of ``H`` not later than the last frame, and a recording
-    with a gap loses every later bag); here a centre without frames gives an empty bag.
+``"centred"`` (the openXBOW jar's ``-t W H`` segmentation)
+    The bag at centre ``c`` holds the frames with ``c - W/2 <= t_frame <= c + W/2``,
+    computed as openXBOW does, in float32: ``c = float32(H) * k``, the edges
+    ``float32(c - float32(W) / 2)`` and ``float32(c + float32(W) / 2)``, the frame times
+    rounded to float32, and frames before 0 s never counted. Such float edges make some
+    windows one frame shorter than others (at 0.01 s frames, 600 or 601). Its bags end at
+    the last centre below the last frame's time + 1e-4 s; a centre without frames gives an
+    empty bag. A centred bag needs the frames up to ``W/2`` after its centre, so a
+    stream gives it ``W/2`` late.
 
 Every word assigned to a frame counts 1 (a frame quantised to ``a`` words adds ``a``
 counts, as openXBOW does). Weighting: ``"counts"`` gives the raw term frequency ``tf``,
@@ -22,9 +24,10 @@ and multiplies by the codebook size (``-norm 2`` and ``3`` divide by the sum and
 Euclidean length of the weighted bag); for openXBOW parity use ``normalise=False``. An
 empty window gives a bag of zeros.
 
-Times are converted once to integer ticks of ``TICK_S`` = 1 µs (``round(t_s / TICK_S)``)
-and hop times are integer multiples of the hop in ticks, so window edges are exact: with a
-0.1 s hop, a frame at 0.3 s is at hop 3 even though ``3 * 0.1 != 0.3`` in floating point.
+For causal windows times are converted once to integer ticks of ``TICK_S`` = 1 µs
+(``round(t_s / TICK_S)``) and hop times are integer multiples of the hop in ticks, so
+window edges are exact: with a 0.1 s hop, a frame at 0.3 s is at hop 3 even though
+``3 * 0.1 != 0.3`` in floating point.
 Reported hop times are ``k * hop_ticks / 1e6``, the float nearest to the exact value.
 
 :func:`bags` computes all bags of a recording at once; :class:`RollingBag` computes them
@@ -46,6 +49,9 @@ _TICKS_PER_S = 1_000_000
 _WINDOWS = ("causal", "centred")
 _WEIGHTINGS = ("counts", "log")
 _BLOCK_CELLS = 2_000_000  # hops x words counted at once (16 MB of int64)
+_FLOAT_MIN_NORMAL = np.float32(np.finfo(np.float32).tiny)  # Java's Float.MIN_NORMAL
+_CENTRE_SLACK_S = 1e-4  # openXBOW's last centre is below the last frame time + this
+_MAX_HOPS = 1 << 24  # float32 counts hops exactly up to here (19 days at 0.1 s)
 
 
 def _to_ticks(t_s: np.ndarray, what: str) -> np.ndarray:
@@ -58,7 +64,11 @@ def _to_ticks(t_s: np.ndarray, what: str) -> np.ndarray:
 
 
 class _Spec:
-    """Validated options: window and hop in ticks, the window's edges around a hop."""
+    """Validated options, and the window rule: which frames a hop's bag holds.
+
+    Frames are compared through their *keys*: integer ticks for causal windows, float32
+    seconds for centred ones (openXBOW's arithmetic). Sorted times give sorted keys.
+    """
 
     def __init__(self, n_words, window_s, hop_s, window, weighting, normalise):
         if int(n_words) < 1:
@@ -74,21 +84,72 @@ class _Spec:
             raise StreamerError(
                 f"window_s and hop_s must be at least 1 µs, got {window_s} and {hop_s}"
             )
-        # a frame at tick t is in the window of hop tick c when c - left < t <= c + right
-        if window == "causal":
-            self.left, self.right = self.width, 0
-        else:
-            self.left, self.right = self.width // 2 + 1, self.width // 2
+        self.centred = window == "centred"
+        self.hop32 = np.float32(hop_s)
+        self.half32 = np.float32(window_s) / np.float32(2)
         self.log = weighting == "log"
         self.normalise = bool(normalise)
 
-    def n_hops(self, last_tick: int | None) -> int:
-        """Number of hops at ticks 0, hop, ... up to ``last_tick`` (0 when None or negative)."""
-        return 0 if last_tick is None or last_tick < 0 else last_tick // self.hop + 1
+    def keys(self, t_s, what: str) -> np.ndarray:
+        """Frame times (s) as the keys windows compare: ticks, or float32 seconds."""
+        ticks = _to_ticks(t_s, what)  # checks shape and finiteness
+        return np.asarray(t_s, dtype=np.float32) if self.centred else ticks
 
-    def n_ready(self, max_tick: int) -> int:
-        """Number of hops whose window is closed once a frame at ``max_tick`` was seen."""
-        return max(0, (max_tick - self.right - 1) // self.hop + 1)
+    def key(self, t_s: float, what: str):
+        return self.keys(np.array([t_s], dtype=np.float64), what)[0]
+
+    def _centres32(self, k) -> np.ndarray:
+        return self.hop32 * np.asarray(k, dtype=np.int64).astype(np.float32)
+
+    def _starts32(self, k) -> np.ndarray:
+        start = np.maximum(self._centres32(k) - self.half32, -_FLOAT_MIN_NORMAL)
+        return start - _FLOAT_MIN_NORMAL
+
+    def _ends32(self, k) -> np.ndarray:
+        return self._centres32(k) + self.half32
+
+    def frame_ranges(self, keys: np.ndarray, k0: int, k1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Index ranges ``[lo, hi)`` into the sorted ``keys`` of the frames of hops k0..k1-1."""
+        k = np.arange(k0, k1, dtype=np.int64)
+        if self.centred:
+            lo = np.searchsorted(keys, self._starts32(k), side="left")
+            hi = np.searchsorted(keys, self._ends32(k), side="right")
+        else:  # c - width < t <= c
+            lo = np.searchsorted(keys, k * self.hop - self.width, side="right")
+            hi = np.searchsorted(keys, k * self.hop, side="right")
+        return lo, hi
+
+    def first_needed(self, keys: np.ndarray, k: int) -> int:
+        """Index of the first frame that hop ``k`` or a later one can hold."""
+        if self.centred:
+            return int(np.searchsorted(keys, self._starts32(k), side="left"))
+        return int(np.searchsorted(keys, k * self.hop - self.width, side="right"))
+
+    def n_hops(self, last_key) -> int:
+        """Number of hops of a recording whose last frame (or end) has key ``last_key``."""
+        if last_key is None:
+            return 0
+        if self.centred:
+            limit = float(last_key) + _CENTRE_SLACK_S
+            return _count_true(lambda k: float(self._centres32(k)) < limit)
+        return 0 if last_key < 0 else int(last_key) // self.hop + 1
+
+    def n_ready(self, max_key) -> int:
+        """Number of hops whose window is closed once a frame with key ``max_key`` was seen."""
+        if self.centred:
+            return _count_true(lambda k: self._ends32(k) < max_key)
+        return max(0, (int(max_key) - 1) // self.hop + 1)
+
+
+def _count_true(predicate) -> int:
+    """Number of hops k = 0, 1, ... for which ``predicate`` holds (true, then false)."""
+    if not predicate(0):
+        return 0
+    lo, hi = 0, _MAX_HOPS  # predicate(lo) holds; assume it fails at hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if predicate(mid) else (lo, mid)
+    return hi
 
 
 def _check_assignments(assignments, n_frames: int, n_words: int) -> np.ndarray:
@@ -110,20 +171,19 @@ def _check_assignments(assignments, n_frames: int, n_words: int) -> np.ndarray:
 
 
 def _bag_rows(
-    spec: _Spec, ticks: np.ndarray, owner: np.ndarray, words: np.ndarray, k0: int, k1: int
+    spec: _Spec, keys: np.ndarray, owner: np.ndarray, words: np.ndarray, k0: int, k1: int
 ) -> np.ndarray:
     """Weighted bags (k1 - k0, n_words) of hops k0..k1-1.
 
-    ``ticks`` (n,) are the frame times in ticks, sorted; ``owner`` (m,) the frame of each
-    assignment, sorted; ``words`` (m,) its word. Every frame of these windows must be given.
+    ``keys`` (n,) are the frame times as :meth:`_Spec.keys` gives them, sorted; ``owner``
+    (m,) the frame of each assignment, sorted; ``words`` (m,) its word. Every frame of
+    these windows must be given.
     """
     nw = spec.n_words
     out = np.zeros((max(k1 - k0, 0), nw), dtype=np.float64)
     if k1 <= k0:
         return out
-    centre = np.arange(k0, k1, dtype=np.int64) * spec.hop
-    lo = np.searchsorted(ticks, centre - spec.left, side="right")
-    hi = np.searchsorted(ticks, centre + spec.right, side="right")
+    lo, hi = spec.frame_ranges(keys, k0, k1)
     n_frames = hi - lo
     block = max(1, _BLOCK_CELLS // nw)
     for b0 in range(0, k1 - k0, block):
@@ -196,18 +256,18 @@ def bags(
     bags : (m, n_words) float64
     """
     spec = _Spec(n_words, window_s, hop_s, window, weighting, normalise)
-    ticks = _to_ticks(t_s, "frame times")
-    a = _check_assignments(assignments, len(ticks), spec.n_words)
-    if np.any(ticks[1:] < ticks[:-1]):
-        order = np.argsort(ticks, kind="stable")
-        ticks, a = ticks[order], a[order]
-    last = int(ticks[-1]) if len(ticks) else None
+    keys = spec.keys(t_s, "frame times")
+    a = _check_assignments(assignments, len(keys), spec.n_words)
+    if np.any(keys[1:] < keys[:-1]):
+        order = np.argsort(keys, kind="stable")
+        keys, a = keys[order], a[order]
+    last = keys[-1] if len(keys) else None
     if end_s is not None:
-        end = int(_to_ticks(np.array([end_s]), "end_s")[0])
+        end = spec.key(end_s, "end_s")
         last = end if last is None else max(last, end)
     n = spec.n_hops(last)
-    owner = np.repeat(np.arange(len(ticks)), a.shape[1])
-    return _hop_times(spec, 0, n), _bag_rows(spec, ticks, owner, a.ravel(), 0, n)
+    owner = np.repeat(np.arange(len(keys)), a.shape[1])
+    return _hop_times(spec, 0, n), _bag_rows(spec, keys, owner, a.ravel(), 0, n)
 
 
 class RollingBag:
@@ -228,11 +288,11 @@ class RollingBag:
         normalise: bool = True,
     ):
         self._spec = _Spec(n_words, window_s, hop_s, window, weighting, normalise)
-        self._ticks = np.zeros(0, dtype=np.int64)
+        self._keys = self._spec.keys(np.zeros(0), "frame times")
         self._owner = np.zeros(0, dtype=np.int64)
         self._words = np.zeros(0, dtype=np.int64)
         self._next = 0  # index of the next hop to emit
-        self._max: int | None = None  # latest frame tick seen
+        self._max = None  # key of the latest frame seen
         self._closed = False
 
     @property
@@ -257,18 +317,18 @@ class RollingBag:
         """
         if self._closed:
             raise StreamerError("RollingBag.push after flush: start a new RollingBag")
-        ticks = _to_ticks(t_s, "frame times")
-        a = _check_assignments(assignments, len(ticks), self._spec.n_words)
-        if len(ticks):
-            if np.any(np.diff(ticks) < 0) or (self._max is not None and ticks[0] < self._max):
+        keys = self._spec.keys(t_s, "frame times")
+        a = _check_assignments(assignments, len(keys), self._spec.n_words)
+        if len(keys):
+            if np.any(keys[1:] < keys[:-1]) or (self._max is not None and keys[0] < self._max):
                 raise StreamerError(
                     "frame times must not decrease across pushes: sort the frames by time"
                 )
-            owner = np.repeat(np.arange(len(ticks)), a.shape[1]) + len(self._ticks)
-            self._ticks = np.concatenate([self._ticks, ticks])
+            owner = np.repeat(np.arange(len(keys)), a.shape[1]) + len(self._keys)
+            self._keys = np.concatenate([self._keys, keys])
             self._owner = np.concatenate([self._owner, owner])
             self._words = np.concatenate([self._words, a.ravel()])
-            self._max = int(ticks[-1])
+            self._max = keys[-1]
         if self._max is None:
             return self._emit(0)
         return self._emit(self._spec.n_ready(self._max))
@@ -283,8 +343,7 @@ class RollingBag:
         """
         if self._closed:
             raise StreamerError("RollingBag.advance after flush: start a new RollingBag")
-        tick = int(_to_ticks(np.array([t_s]), "t_s")[0])
-        return self._emit(self._spec.n_ready(tick))
+        return self._emit(self._spec.n_ready(self._spec.key(t_s, "t_s")))
 
     def flush(self, end_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """End of stream: the remaining bags up to the last frame's time or ``end_s`` (later one).
@@ -296,7 +355,7 @@ class RollingBag:
         """
         last = self._max
         if end_s is not None:
-            end = int(_to_ticks(np.array([end_s]), "end_s")[0])
+            end = self._spec.key(end_s, "end_s")
             last = end if last is None else max(last, end)
         result = self._emit(self._spec.n_hops(last))
         self._closed = True
@@ -305,13 +364,12 @@ class RollingBag:
     def _emit(self, k1: int) -> tuple[np.ndarray, np.ndarray]:
         spec, k0 = self._spec, self._next
         k1 = max(k1, k0)
-        rows = _bag_rows(spec, self._ticks, self._owner, self._words, k0, k1)
+        rows = _bag_rows(spec, self._keys, self._owner, self._words, k0, k1)
         self._next = k1
-        # drop the frames no later hop can see: t <= next hop tick - left
-        drop = int(np.searchsorted(self._ticks, k1 * spec.hop - spec.left, side="right"))
+        drop = spec.first_needed(self._keys, k1)  # frames no later hop can hold
         if drop:
             cut = int(np.searchsorted(self._owner, drop))
-            self._ticks = self._ticks[drop:]
+            self._keys = self._keys[drop:]
             self._owner = self._owner[cut:] - drop
             self._words = self._words[cut:]
         return _hop_times(spec, k0, k1), rows
