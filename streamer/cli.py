@@ -15,7 +15,9 @@ from pathlib import Path
 from streamer import __version__
 from streamer.config import load_config
 from streamer.errors import StreamerError
+from streamer.output_files import refuse_inputs_as_outputs
 from streamer.runtime.commands import add_commands as add_runtime_commands
+from streamer.status_output import quiet_when_closed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,15 +27,40 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    try:
-        config = load_config(args.config, args.overrides)
-        return args.run(args, config) or 0
-    except StreamerError as exc:
-        print(f"streamer: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("streamer: interrupted", file=sys.stderr)
-        return 130
+    with quiet_when_closed() as status:
+        try:
+            refuse_inputs_as_outputs(
+                [getattr(args, name, None) for name in OUTPUT_ARGUMENTS],
+                [path for name in INPUT_ARGUMENTS for path in _paths(getattr(args, name, None))],
+            )
+            config = load_config(args.config, args.overrides)
+            return args.run(args, config) or 0
+        except StreamerError as exc:
+            status.end_line()
+            print(f"streamer: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            status.end_line()
+            print("streamer: interrupted", file=sys.stderr)
+            return 130
+
+
+OUTPUT_ARGUMENTS = ("out", "csv", "plot")  # files a command writes (or its output folder)
+INPUT_ARGUMENTS = ("input", "inputs", "video", "codebook", "config")  # files it reads
+
+
+def _paths(value) -> list:
+    """An argument's file paths: none, one, or a list (folders are not files to protect)."""
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if v is not None and not Path(v).is_dir()]
+
+
+def _output_folder(path: str) -> Path:
+    """``--out DIR`` as a folder; a one-line error when it names an existing file."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise StreamerError(f"--out {folder} is a file, not a folder: choose a folder")
+    return folder
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -373,18 +400,26 @@ def run_features_bow(args: argparse.Namespace, config) -> int:
     """``streamer features bow INPUT_CSVS... --codebook FILE --out DIR``."""
     from streamer.bow.column_selection import codebook_slices, read_numeric_csv
     from streamer.bow.feature_tables import read_feature_csv
-    from streamer.bow.recording_bags import recording_bags, write_codebook_manifest
+    from streamer.bow.recording_bags import (
+        MANIFEST_NAME,
+        recording_bags,
+        write_codebook_manifest,
+    )
     from streamer.feature_csv import write_bags_csv
 
     selection = _column_selection(args)
     slices = codebook_slices(selection) if selection else None
+    folder = _output_folder(args.out)
     books = [_load_codebook_or_vocabulary(path) for path in args.codebook]
-    write_codebook_manifest(Path(args.out), args.codebook, books)
+    inputs = [*args.inputs, *args.codebook]
+    refuse_inputs_as_outputs([folder / MANIFEST_NAME], inputs)
+    write_codebook_manifest(folder, args.codebook, books)
     started = time.perf_counter()
     for path in args.inputs:
         table = read_numeric_csv(path, selection) if selection else read_feature_csv(path)
         times_s, bags = recording_bags(table, books, config.bow, slices)
-        out = Path(args.out) / f"{table.recording}.csv"
+        out = folder / f"{table.recording}.csv"
+        refuse_inputs_as_outputs([out], inputs)
         write_bags_csv(
             out, table.recording, times_s, bags, config.csv.separator, config.csv.float_digits
         )
@@ -462,6 +497,11 @@ def _fit_vocabulary(args: argparse.Namespace, config) -> int:
     if len(transcripts) != len(tables):
         raise StreamerError("--group text needs the word CSVs of `streamer features text`")
     vocabulary = Vocabulary.build(transcripts, config.text.vocabulary_size, config.text.min_count)
+    if len(vocabulary) == 0:
+        raise StreamerError(
+            f"no word occurs {config.text.min_count} times or more in the {len(tables)} word "
+            "CSVs: give more transcripts or lower text.min_count (nothing was written)"
+        )
     vocabulary.save(args.out)
     print(f"wrote a vocabulary of {len(vocabulary)} words to {args.out}", file=sys.stderr)
     return 0
@@ -477,6 +517,7 @@ def _load_codebook_or_vocabulary(path: str):
 
 def run_train(args: argparse.Namespace, config) -> int:
     """``streamer train --data DIR --out DIR [--dimensions ...]``."""
+    _output_folder(args.out)
     from streamer.training.datasets import load_corpus, tuning_and_test
     from streamer.training.protocol import codebook_manifests, save_trained, train_network
 
@@ -535,6 +576,7 @@ def run_data_demo_corpus(args: argparse.Namespace, config) -> int:
 
 def run_evaluate(args: argparse.Namespace, config) -> int:
     """``streamer evaluate --data DIR --out DIR [--dimensions ...] [--runs N]``."""
+    _output_folder(args.out)
     from streamer.training import report as rep
     from streamer.training.datasets import load_corpus, tuning_and_test
 

@@ -1,46 +1,66 @@
 """Feature CSV files: frame-level ``name;frameTime;f1;...`` (openSMILE / openXBOW) and words.
 
 Every batch of rows is flushed to disk as soon as it is written, so a process that is
-killed loses nothing it had already written.
+killed loses nothing it had already written; the file is locked while it is written, so a
+second streamer process refuses it instead of mixing its rows in (``output_files``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import numpy as np
 
 from streamer.errors import StreamerError
+from streamer.output_files import open_exclusively, write_atomically
 from streamer.types import FeatureFrames, Word
 
 
 class FlushedCsv:
     """A CSV file written row batch by row batch, each batch flushed to disk (its folder
-    is created if needed); the base of every CSV writer streamer has."""
+    is created if needed), locked against other writers until closed; the base of every
+    CSV writer streamer has.
+
+    A write that fails (disk full) raises a one-line error naming the file; the rows
+    written before it stay in the file, and the part of the failed batch that did get
+    written is cut off again, so that the file ends with a complete row.
+    """
 
     def __init__(self, path: str | Path, header: list[str], separator: str):
         self.path = Path(path)
         self.separator = separator
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("w", encoding="utf-8", newline="\n")
-        except OSError as exc:
-            raise StreamerError(
-                f"cannot write {self.path}: {exc.strerror} (choose another output file)"
-            ) from None
-        self._file.write(separator.join(header) + "\n")
-        self._file.flush()
         self.n_rows = 0  # data rows written
+        self._file = open_exclusively(self.path)
+        self._n_bytes = 0  # bytes of complete rows in the file
+        self._write(separator.join(header) + "\n")
+
+    def _write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        rest = memoryview(data)
+        try:
+            while rest:  # an unbuffered write may take only part of the data
+                rest = rest[self._file.write(rest) :]
+        except OSError as exc:
+            with contextlib.suppress(OSError):  # not for a device such as /dev/full
+                os.ftruncate(self._file.fileno(), self._n_bytes)
+            raise StreamerError(
+                f"cannot write {self.path}: {exc.strerror or exc}; the {self.n_rows} rows "
+                "written before are kept"
+            ) from None
+        self._n_bytes += len(data)
 
     def _write_lines(self, lines: list[str]) -> None:
         if lines:
-            self._file.write("\n".join(lines) + "\n")
-            self._file.flush()
+            self._write("\n".join(lines) + "\n")
             self.n_rows += len(lines)
 
     def close(self) -> None:
-        """Flush and close the file."""
-        self._file.close()
+        """Close the file (everything was flushed already)."""
+        # the rows that could be written are on disk; a failed write has raised already
+        with contextlib.suppress(OSError):
+            self._file.close()
 
     def __enter__(self):
         return self
@@ -118,9 +138,4 @@ def write_bags_csv(
         [recording.replace(separator, "_"), "%.3f"] + [f"%.{float_digits}g"] * bags.shape[1]
     )
     lines = [row_format % (t, *row) for t, row in zip(times_s, bags, strict=True)]
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    except OSError as exc:
-        raise StreamerError(f"cannot write {path}: {exc.strerror} (choose another --out)") from None
+    write_atomically(path, "".join(line + "\n" for line in lines))

@@ -21,6 +21,7 @@ Older openXBOW files (``standardization``, header ``size;dimensions``) are read 
 
 from __future__ import annotations
 
+import io
 import math
 import zipfile
 import zlib
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from streamer.bow.codebook import Codebook, CodebookError
+from streamer.output_files import write_atomically
 
 NPZ_FORMAT_VERSION = 1
 TEXT_PLACEHOLDERS = 2
@@ -63,11 +65,9 @@ def save_npz(codebook: Codebook, path: Path) -> None:
         "input_scaling": np.str_(codebook.input_scaling),
         "checksum": np.str_(codebook.checksum),
     }
-    try:
-        with open(path, "wb") as file:
-            np.savez(file, **fields)
-    except OSError as error:
-        raise CodebookError(f"cannot write codebook {path}: {error.strerror or error}") from None
+    buffer = io.BytesIO()
+    np.savez(buffer, **fields)
+    write_atomically(path, buffer.getvalue())
 
 
 def load_npz(path: Path) -> Codebook:
@@ -76,7 +76,11 @@ def load_npz(path: Path) -> Codebook:
     try:
         with np.load(path, allow_pickle=False) as data:
             fields = {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+    except ValueError as error:
+        if "pickle" in str(error):  # an object array: loading it could run code
+            error = "it holds Python objects, which streamer never loads"
+        raise CodebookError(f"{damaged} ({error}): fit or copy it again") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise CodebookError(f"{damaged} ({error}): fit or copy it again") from None
     try:
         version = int(fields["format_version"])
@@ -148,10 +152,7 @@ def format_openxbow(codebook: Codebook, placeholders: int = TEXT_PLACEHOLDERS) -
 
 def save_openxbow(codebook: Codebook, path: Path) -> None:
     """Write ``codebook`` in openXBOW's text format (readable by ``openXBOW -b``)."""
-    try:
-        Path(path).write_text(format_openxbow(codebook), encoding="utf-8")
-    except OSError as error:
-        raise CodebookError(f"cannot write codebook {path}: {error.strerror or error}") from None
+    write_atomically(path, format_openxbow(codebook))
 
 
 def load_openxbow(path: Path) -> Codebook:

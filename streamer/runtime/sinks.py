@@ -8,6 +8,7 @@ a dimension the model has no network for (NaN) is an empty field.
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import sys
 import time
@@ -17,6 +18,7 @@ import numpy as np
 
 from streamer.errors import StreamerError
 from streamer.feature_csv import FlushedCsv
+from streamer.output_files import write_atomically
 from streamer.types import Estimate
 
 ESTIMATE_COLUMNS = ("t_s", "arousal", "valence", "liking", "face", "speech", "latency_ms")
@@ -180,14 +182,10 @@ def plot_estimates(estimates: list[Estimate], path: str | Path, title: str = "")
     if len(times_s):
         ax_presence.set_xlim(min(times_s[0] - hop_s, 0.0), times_s[-1])
     fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=100, format="png")
-    except OSError as exc:
-        raise StreamerError(
-            f"cannot write {path}: {exc.strerror} (choose another plot file)"
-        ) from None
-    finally:
-        plt.close(fig)
+    image = io.BytesIO()
+    fig.savefig(image, dpi=100, format="png")
+    plt.close(fig)
+    write_atomically(path, image.getvalue())
     return path
 
 

@@ -73,10 +73,11 @@ def serve(config: SpeechConfig, inbox, outbox) -> None:
                 recognizer.push(pcm.astype(np.float64) / 32768.0, t_s)
                 heard_s = t_s + len(pcm) / SPEECH_RATE_HZ
                 _send(outbox, SpeechResult(recognizer.pull(), heard_s))
-    except EOFError:  # the parent went away
+    except (EOFError, BrokenPipeError):  # the parent went away (even kill -9): end quietly
         return
     except Exception as error:  # reported to the parent as one line
-        _send(outbox, ("error", f"{type(error).__name__}: {error}".splitlines()[0]))
+        with contextlib.suppress(OSError):
+            _send(outbox, ("error", f"{type(error).__name__}: {error}".splitlines()[0]))
 
 
 def _send(stream, message) -> None:
@@ -201,7 +202,13 @@ def _main() -> None:
     os.dup2(2, 1)  # anything a library prints goes to stderr, not into the pickles
     from streamer.runtime import speech_process  # pickled classes named by module, not __main__
 
-    speech_process.serve(pickle.load(inbox), inbox, outbox)
+    try:
+        speech_process.serve(pickle.load(inbox), inbox, outbox)
+    except EOFError:  # the parent went away before sending the settings
+        pass
+    finally:
+        with contextlib.suppress(OSError):  # a closed pipe: nothing is left to say
+            outbox.close()
 
 
 if __name__ == "__main__":

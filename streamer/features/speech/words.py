@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 
 from streamer.errors import StreamerError
+from streamer.output_files import write_atomically
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _HEADER = "# streamer text vocabulary v1"
@@ -93,12 +94,7 @@ class Vocabulary:
         """Write the vocabulary as UTF-8 text: a header, then ``word<TAB>count`` per line."""
         lines = [f"{_HEADER} size={len(self)} min_count={self.min_count} sha256={self.checksum}"]
         lines += [f"{w}\t{c}" for w, c in zip(self.words, self.counts, strict=True)]
-        path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise VocabularyError(f"cannot write the vocabulary {path}: {exc.strerror}") from None
+        write_atomically(path, "\n".join(lines) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Vocabulary:
