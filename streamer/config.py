@@ -222,14 +222,56 @@ def load_config(
         _merge(values, _read_yaml(Path(path)), source=str(path))
     for override in overrides:
         _merge(values, _parse_override(override), source="--set")
-    return _build(Config, values, prefix="")
+    config = _build(Config, values, prefix="")
+    if config.bow.window_s < config.bow.hop_s:
+        raise ConfigError(
+            f"config key bow.window_s ({config.bow.window_s}) is shorter than bow.hop_s "
+            f"({config.bow.hop_s}): a window must span at least one hop"
+        )
+    return config
+
+
+MAX_CONFIG_BYTES = 1_000_000  # a config file is a few kB; refuse anything absurd
+SHOWN_CHARACTERS = 60  # of a user's value in an error message
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` cut to ``SHOWN_CHARACTERS``, for messages."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 3] + "..."
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases (``*name``): one alias can expand a small file into gigabytes."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            line = self.peek_event().start_mark.line + 1
+            raise ConfigError(f"YAML aliases (*name) are not allowed in a config (line {line})")
+        return super().compose_node(parent, index)
+
+
+def _load_yaml(text: str):
+    return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader: builds no objects
 
 
 def _read_yaml(path: Path) -> dict:
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path} (give an existing YAML file to --config)")
+        what = "is not a file" if path.exists() else "not found"
+        raise ConfigError(f"config file {what}: {path} (give an existing YAML file to --config)")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"config file {path} is larger than {MAX_CONFIG_BYTES // 1000} kB: "
+                "give a YAML file of the keys to change"
+            )
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path} ({exc.strerror}): check it") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text: save it as UTF-8") from None
+    try:
+        data = _load_yaml(text)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" at line {line + 1}" if line is not None else ""
@@ -248,10 +290,10 @@ def _parse_override(text: str) -> dict:
     parts = key.strip().split(".")
     if not sep or len(parts) != 2 or not all(parts):
         raise ConfigError(
-            f"--set {text!r}: expected section.key=value, for example audio.backend=numpy"
+            f"--set {_shown(text)}: expected section.key=value, for example audio.backend=numpy"
         )
     try:
-        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
+        value = _load_yaml(raw_value) if raw_value.strip() else ""
     except yaml.YAMLError:
         value = raw_value
     return {parts[0]: {parts[1]: value}}
@@ -262,11 +304,11 @@ def _merge(base: dict, update: dict, source: str) -> None:
         if section not in base:
             allowed = ", ".join(sorted(base))
             raise ConfigError(
-                f"unknown config section {section!r} in {source} (allowed: {allowed})"
+                f"unknown config section {_shown(section)} in {source} (allowed: {allowed})"
             )
         if not isinstance(keys, dict):
             raise ConfigError(
-                f"config section {section!r} in {source} must be a mapping of keys to values"
+                f"config section {_shown(section)} in {source} must be a mapping of keys to values"
             )
         base[section] = {**base[section], **keys}
 
@@ -277,12 +319,13 @@ def _build(cls: type, values: Any, prefix: str) -> Any:
         raise ConfigError(
             f"config {prefix.rstrip('.') or 'file'} must be a mapping with keys {', '.join(names)}"
         )
-    unknown = sorted(set(values) - set(names))
+    unknown = sorted(set(values) - set(names), key=str)
     if unknown:
-        close = difflib.get_close_matches(unknown[0], names, n=1)
+        close = difflib.get_close_matches(str(unknown[0]), names, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(
-            f"unknown config key '{prefix}{unknown[0]}' ({hint}allowed: {', '.join(names)})"
+            f"unknown config key {_shown(prefix + str(unknown[0]))} ({hint}allowed: "
+            f"{', '.join(names)})"
         )
     missing = [name for name in names if name not in values]
     if missing:
@@ -304,15 +347,15 @@ def _check_value(key: str, value: Any, kind: type, metadata: Any) -> Any:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"config key {key} must be {kind.__name__}, got {value!r}")
+        raise ConfigError(f"config key {key} must be {kind.__name__}, got {_shown(value)}")
     choices = metadata.get("choices")
     if choices is not None and value not in choices:
         raise ConfigError(
-            f"config key {key} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+            f"config key {key} must be one of {', '.join(map(repr, choices))}, got {_shown(value)}"
         )
     bounds = metadata.get("range")
     if bounds is not None and not bounds[0] <= value <= bounds[1]:
         raise ConfigError(
-            f"config key {key} must be between {bounds[0]} and {bounds[1]}, got {value!r}"
+            f"config key {key} must be between {bounds[0]} and {bounds[1]}, got {_shown(value)}"
         )
     return value

@@ -1,4 +1,5 @@
 import shutil
+import zipfile
 
 import pytest
 
@@ -25,16 +26,21 @@ def served_model(http_folder, shared_dir):
     return folder, f"{base}/{model.MODEL_FILENAME}"
 
 
+def _fake_task(path):
+    """A zip archive, as a .task bundle is (the resolver does not open the model)."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("face_landmarks_detector.tflite", b"model")
+    return path
+
+
 def test_config_path_comes_first(tmp_path, monkeypatch, empty_cache):
-    mine = tmp_path / "mine.task"
-    mine.write_bytes(b"model")
+    mine = _fake_task(tmp_path / "mine.task")
     monkeypatch.setenv(model.ENV_VARIABLE, str(tmp_path / "other.task"))
     assert resolve_face_model(str(mine), url=UNREACHABLE_URL) == mine
 
 
 def test_environment_variable_comes_second(tmp_path, monkeypatch, empty_cache):
-    mine = tmp_path / "env.task"
-    mine.write_bytes(b"model")
+    mine = _fake_task(tmp_path / "env.task")
     monkeypatch.setenv(model.ENV_VARIABLE, str(mine))
     assert resolve_face_model("", url=UNREACHABLE_URL) == mine
 
@@ -54,6 +60,14 @@ def test_a_damaged_shipped_copy_is_not_used(tmp_path, monkeypatch, empty_cache):
     damaged.write_bytes(b"truncated")
     with pytest.raises(FaceModelError, match="could not be downloaded"):
         resolve_face_model("", url=UNREACHABLE_URL)
+
+
+def test_a_named_file_that_is_not_a_model_is_a_one_line_error(tmp_path, empty_cache):
+    (tmp_path / "notes.task").write_text("not a model")
+    with pytest.raises(FaceModelError, match="is not a MediaPipe Face Landmarker model"):
+        resolve_face_model(str(tmp_path / "notes.task"), url=UNREACHABLE_URL)
+    with pytest.raises(FaceModelError, match="which is not a file"):
+        resolve_face_model(str(tmp_path), url=UNREACHABLE_URL)
 
 
 def test_missing_named_file_is_a_one_line_error(tmp_path, empty_cache):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from streamer.bow.feature_tables import FeatureFileError, FeatureTable
+from streamer.bow.feature_tables import FeatureFileError, FeatureTable, check_numbers
 
 TIME_COLUMN_NAMES = ("frameTime", "time", "timestamp", "time_s")
 _ATTRIBUTE = re.compile(r"([nt0-9cr])(?:\[(\d+)\])?")
@@ -183,6 +183,7 @@ def read_numeric_csv(path: str | Path, selection: ColumnSelection) -> FeatureTab
             f"{path} holds {len(recordings)} recordings ({shown}, ...): give one file per recording"
         )
     columns = tuple(names[j] for j in used[1:])
+    check_numbers(path, numbers[:, 0], numbers[:, 1:], columns, first_line=1 + has_header)
     recording = recordings.pop() if recordings else path.stem
     return FeatureTable(recording, "numeric", numbers[:, 0], columns, numbers[:, 1:])
 

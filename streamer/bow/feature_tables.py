@@ -25,6 +25,7 @@ GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 VIDEO_GROUPS = ("pose", "eyes", "landmarks")
 WORD_HEADER = ("start", "end", "word", "confidence")
+MAX_TIME_S = 7 * 24 * 3600.0  # a recording longer than a week is a unit error
 
 
 class FeatureFileError(StreamerError):
@@ -104,12 +105,47 @@ def read_feature_csv(path: str | Path) -> FeatureTable:
     kind = "video" if header[2] == "face" else "audio"
     if any(len(line) != len(header) for line in lines):
         raise FeatureFileError(f"{path} is damaged: a row has not {len(header)} columns")
+    if not lines:
+        raise FeatureFileError(f"{path} has a header but no rows: give a file with frames")
     try:
         numbers = np.array([line[1:] for line in lines], dtype=np.float64).reshape(len(lines), -1)
     except ValueError:
-        raise FeatureFileError(f"{path} is damaged: a value is not a number") from None
+        bad = next(n for n, line in enumerate(lines, 2) if not all(map(_is_number, line[1:])))
+        raise FeatureFileError(
+            f"{path} is damaged: line {bad} has a value that is not a number"
+        ) from None
+    check_numbers(path, numbers[:, 0], numbers[:, 1:], header[2:], first_line=2)
     recording = lines[0][0] if lines else path.stem
     return FeatureTable(recording, kind, numbers[:, 0], header[2:], numbers[:, 1:])
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def check_numbers(path, t_s: np.ndarray, values: np.ndarray, columns, first_line: int) -> None:
+    """A one-line error for a NaN or infinite value, or a time beyond a week, with its line.
+
+    ``first_line`` is the file's line number of row 0.
+    """
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        raise FeatureFileError(
+            f"{path}, line {row + first_line}: {columns[column]} is {values[row, column]} "
+            "(frames must be finite numbers): fill or drop that row"
+        )
+    late = ~(np.abs(t_s) <= MAX_TIME_S)  # NaN too
+    if late.any():
+        row = int(np.argmax(late))
+        raise FeatureFileError(
+            f"{path}, line {row + first_line}: time {t_s[row]:g} s is not within "
+            f"{MAX_TIME_S:g} s (a week): times are seconds from the recording's start"
+        )
 
 
 def _word_table(path: Path, lines: list[list[str]]) -> FeatureTable:
@@ -120,4 +156,6 @@ def _word_table(path: Path, lines: list[list[str]]) -> FeatureTable:
             f"{path} is damaged: a row is not start;end;word;confidence"
         ) from None
     end_s = np.array([w.end_s for w in words])
+    starts = np.array([w.start_s for w in words]).reshape(-1, 1)
+    check_numbers(path, end_s, starts, ("start",), first_line=2)
     return FeatureTable(path.stem, "text", end_s, (), np.zeros((len(words), 0)), words)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import torch
 from torch import nn
 
 from streamer.errors import StreamerError
+from streamer.fusion.model_schema import check_architecture
 
 FORMAT_VERSION = 1
 
@@ -319,16 +321,21 @@ def load_model(
                 f"model file {path} is missing: train the model or fix the models folder"
             )
     try:
-        record = json.loads(json_path.read_text(encoding="utf-8"))
-        architecture = record["architecture"]
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        record = json.loads(json_path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as error:  # unreadable, not UTF-8, not JSON
+        problem = error.strerror if isinstance(error, OSError) else "it is not JSON text"
         raise StreamerError(
-            f"model file {json_path} is not a streamer model description ({error})"
+            f"model file {json_path} cannot be read ({problem}): use a folder written by "
+            "`streamer train` (or the shipped model)"
         ) from None
-    if record.get("format") != FORMAT_VERSION:
+    if not isinstance(record, dict) or record.get("format") != FORMAT_VERSION:
+        found = record.get("format") if isinstance(record, dict) else None
         raise StreamerError(
-            f"model file {json_path} has format {record.get('format')}, expected {FORMAT_VERSION}: retrain it"
+            f"model file {json_path} has format {str(found)[:20]}, expected {FORMAT_VERSION}: "
+            "retrain it with `streamer train`"
         )
+    architecture = record.get("architecture")
+    check_architecture(architecture, str(json_path))
     expected = record.get("weights_sha256")
     if expected and _sha256(weights_path) != expected:
         raise StreamerError(
@@ -336,12 +343,21 @@ def load_model(
         )
     model = build_model(architecture)
     try:
-        state = torch.load(weights_path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's notes on pickle protocols are not for users
+            warnings.simplefilter("ignore")
+            state = torch.load(weights_path, map_location="cpu", weights_only=True)
+    except Exception:  # a refused pickle (it would run code), a damaged archive
+        raise StreamerError(
+            f"{weights_path} is not a plain streamer weights file (streamer loads only "
+            "tensors, never code from a file): use the .pt written by `streamer train` "
+            "with its .json"
+        ) from None
+    try:
         model.load_state_dict(state, strict=True)
-    except Exception as error:  # unpickling refusals, shape and key mismatches
-        first_line = (
-            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        )
-        raise StreamerError(f"cannot load weights {weights_path}: {first_line}") from None
+    except Exception:  # missing keys, other shapes
+        raise StreamerError(
+            f"{weights_path} does not fit the network {json_path.name} describes: save them "
+            "again together with `streamer train`"
+        ) from None
     model.to(device).eval()
     return model, dict(record.get("meta", {}))

@@ -153,6 +153,7 @@ def load_affect_model(
         A codebook is missing, differs from the one a network was trained with, or two
         networks were trained with different codebooks.
     """
+    from streamer.fusion.model_schema import check_meta
     from streamer.fusion.network import load_model
     from streamer.fusion.scaling import Scaler
 
@@ -163,6 +164,7 @@ def load_affect_model(
     networks, codebooks, checksums, groups = [], {}, {}, {}
     for name in _model_names(folder):
         model, meta = load_model(folder, name)
+        check_meta(meta, f"{folder / name}.json")
         manifest = meta.get("codebooks") or {}
         inputs = dict(model.architecture()["args"]["input_dims"])
         for modality in inputs:
@@ -186,8 +188,9 @@ def load_affect_model(
                 if checksum != entry["checksum"]:
                     raise ModelMismatchError(
                         f"codebook {path} (checksum {checksum}) is not the {group} codebook "
-                        f"the model {name} was trained with ({entry['checksum']}): use the "
-                        "codebooks the model came with (--codebooks DIR)"
+                        f"the model {name} was trained with ({entry['checksum']}): put the "
+                        "codebooks the model came with beside it in its folder (or set "
+                        "runtime.codebooks_dir)"
                     )
         scalers = {d: Scaler.from_dict(meta["scaling"][d]) for d in meta["dimensions"]}
         networks.append(_Network(name, model, list(meta["dimensions"]), scalers, inputs))
@@ -211,5 +214,6 @@ def model_config_path(models_dir: str | Path | None = None) -> Path | None:
 def describe(model: AffectModel) -> str:
     """One line: folder, dimensions, and what is missing (liking, for the default model)."""
     missing = [d for d in DIMENSIONS if d not in model.dimensions]
-    note = f"; no {', '.join(missing)} network: its column stays empty" if missing else ""
+    columns = "its column stays" if len(missing) == 1 else "their columns stay"
+    note = f"; no {' or '.join(missing)} network: {columns} empty" if missing else ""
     return f"model {model.folder}: {', '.join(model.dimensions)}{note}"

@@ -20,6 +20,9 @@ class MediaFileError(StreamerError):
     """A media file that is missing, empty, corrupt, truncated or has no audio."""
 
 
+MAX_PICTURE_PIXELS = 50_000_000  # 150 MB of RGB per picture; larger is a mistake or an attack
+
+
 def _import_av():
     """Import PyAV, after OpenCV (the other order makes ``cv2.imshow`` hang)."""
     import av
@@ -95,6 +98,12 @@ def iter_video_frames(path: str | Path, fps: float | None = None) -> Iterator[Vi
         if not container.streams.video:
             raise MediaFileError(f"{path} has no video track: give a video or a picture")
         stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if width * height > MAX_PICTURE_PIXELS:
+            raise MediaFileError(
+                f"{path} has {width}x{height} pictures ({width * height / 1e6:.0f} megapixels), "
+                f"more than streamer decodes ({MAX_PICTURE_PIXELS / 1e6:.0f}): scale it down"
+            )
         stream.thread_type = "AUTO"
         first_s = next_s = None
         last_s = 0.0
@@ -147,10 +156,23 @@ def probe_media(path: str | Path) -> tuple[bool, bool, float | None]:
 
 
 def _existing_file(path: Path, kind: str) -> Path:
-    if not path.is_file():
+    a_kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} file"
+    if not path.exists():
         raise MediaFileError(f"{kind} file not found: {path} (check the path)")
+    if path.is_dir():
+        raise MediaFileError(f"{path} is a folder, not {a_kind}: give a file in it")
+    if not path.is_file():
+        raise MediaFileError(
+            f"{path} is not a regular file (a named pipe or a device): give {a_kind}"
+        )
     if path.stat().st_size == 0:
         raise MediaFileError(f"{path} is empty (0 bytes): give a file with {kind}")
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise MediaFileError(
+            f"{path} cannot be read ({exc.strerror}): check its permissions"
+        ) from None
     return path
 
 

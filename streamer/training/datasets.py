@@ -363,7 +363,25 @@ def load_corpus(
     label_names = label_names or LABEL_NAMES
     for recording in recordings["test"]:  # unlabelled ones read before the first labels file
         recording.label_names = label_names
+    _check_labels_vary(folder, recordings, label_names)
     return Corpus(folder, recordings, dims, label_names)
+
+
+def _check_labels_vary(folder: Path, recordings: dict, label_names) -> None:
+    """A one-line error when a dimension's labels are one constant over a labelled partition:
+    the CCC, and so training and evaluation, are undefined on it."""
+    for partition in ("train", "devel"):
+        labelled = [r for r in recordings[partition] if r.labels is not None]
+        if not labelled:
+            continue
+        values = np.concatenate([r.labels for r in labelled])
+        for k, name in enumerate(label_names):
+            if np.ptp(values[:, k]) == 0:
+                raise CorpusError(
+                    f"the {name} labels of every {partition.title()} recording in "
+                    f"{folder / LABELS_FOLDER} are {values[0, k]:g}: the CCC is undefined on "
+                    "constant labels; give labels that vary (or leave that column out)"
+                )
 
 
 def split_devel(

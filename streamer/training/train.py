@@ -90,6 +90,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"``: CUDA when present, else CPU; otherwise the device named."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise StreamerError(
+            f"training.device is {device} but torch sees no GPU here: set training.device "
+            "to cpu (or auto, which takes a GPU when there is one)"
+        )
     return torch.device(device)
 
 

@@ -15,6 +15,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from streamer.errors import StreamerError
@@ -62,9 +63,15 @@ def resolve_face_model(config_path: str = "", url: str = MODEL_URL) -> Path:
         if value:
             path = Path(value).expanduser()
             if not path.is_file():
+                what = "which is not a file" if path.exists() else "which does not exist"
                 raise FaceModelError(
-                    f"{source} names {path}, which does not exist: fix the path, or unset it "
-                    f"to use the cached or downloaded {MODEL_FILENAME}"
+                    f"{source} names {path}, {what}: fix the path, or unset it "
+                    f"to use the shipped {MODEL_FILENAME}"
+                )
+            if not zipfile.is_zipfile(path):  # a .task bundle is a zip archive
+                raise FaceModelError(
+                    f"{source} names {path}, which is not a MediaPipe Face Landmarker model "
+                    f"(.task): fix the path, or unset it to use the shipped {MODEL_FILENAME}"
                 )
             return path
     if SHIPPED_MODEL.is_file() and _sha256(SHIPPED_MODEL) == MODEL_SHA256:
