@@ -400,6 +400,7 @@ def test_kill_9_during_a_replay_leaves_only_complete_rows(shared_dir, face_model
     assert_continuous(estimates)
     assert len(children) == 1, "no speech recogniser process was found"
     assert _gone_within(children[0], 10.0), "the recogniser outlived its killed parent"
+    assert "Traceback" not in stderr.read_text()  # the orphaned recogniser ended quietly
 
 
 def test_sigterm_stops_a_realtime_replay_cleanly(shared_dir, face_model, pgrep, tmp_path):

@@ -316,8 +316,9 @@ class Codebook:
 
         path = Path(path)
         if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
             raise CodebookError(
-                f"codebook file {path} does not exist: fit it with `streamer codebooks fit` "
+                f"codebook file {path} {what}: fit it with `streamer codebooks fit` "
                 "or check the path"
             )
         if path.suffix.lower() == ".npz":
