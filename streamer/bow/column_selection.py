@@ -25,7 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from streamer.bow.feature_tables import FeatureFileError, FeatureTable, check_numbers
+from streamer.bow.feature_tables import (
+    FeatureFileError,
+    FeatureTable,
+    check_numbers,
+    is_number,
+)
 
 TIME_COLUMN_NAMES = ("frameTime", "time", "timestamp", "time_s")
 _ATTRIBUTE = re.compile(r"([nt0-9cr])(?:\[(\d+)\])?")
@@ -94,14 +99,6 @@ def _expand(attributes: str) -> str:
     return expanded
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
 def _layout(selection: ColumnSelection, first: list[str], path: Path):
     """(has_header, column names, name index, time index, feature indices per codebook)."""
     n_columns = len(first)
@@ -118,7 +115,7 @@ def _layout(selection: ColumnSelection, first: list[str], path: Path):
             for d in range(1, selection.n_codebooks + 1)
         ]
         used = [time_index] + [j for group in groups for j in group]
-        has_header = not all(_is_number(first[j]) for j in used)
+        has_header = not all(is_number(first[j]) for j in used)
         names = first if has_header else [f"column{j + 1}" for j in range(n_columns)]
         return has_header, names, kinds.find("n") if "n" in kinds else None, time_index, groups
     names = [cell.strip().strip("'\"") for cell in first]

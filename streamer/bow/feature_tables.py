@@ -110,7 +110,7 @@ def read_feature_csv(path: str | Path) -> FeatureTable:
     try:
         numbers = np.array([line[1:] for line in lines], dtype=np.float64).reshape(len(lines), -1)
     except ValueError:
-        bad = next(n for n, line in enumerate(lines, 2) if not all(map(_is_number, line[1:])))
+        bad = next(n for n, line in enumerate(lines, 2) if not all(map(is_number, line[1:])))
         raise FeatureFileError(
             f"{path} is damaged: line {bad} has a value that is not a number"
         ) from None
@@ -119,7 +119,8 @@ def read_feature_csv(path: str | Path) -> FeatureTable:
     return FeatureTable(recording, kind, numbers[:, 0], header[2:], numbers[:, 1:])
 
 
-def _is_number(cell: str) -> bool:
+def is_number(cell: str) -> bool:
+    """Whether a CSV cell reads as a float."""
     try:
         float(cell)
     except ValueError:
