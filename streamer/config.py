@@ -69,7 +69,10 @@ class FaceConfig:
 class SpeechConfig:
     """Word recognition."""
 
-    backend: str = field(metadata=_choice("auto", "vosk", "pocketsphinx"))
+    backend: str = field(metadata=_choice("auto", "whisper", "vosk", "pocketsphinx"))
+    whisper_model: str
+    whisper_threads: int = field(metadata=_range(1, 64))
+    whisper_max_utterance_s: float = field(metadata=_range(2.0, 30.0))
     vosk_model_path: str
 
 

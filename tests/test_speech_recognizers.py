@@ -9,13 +9,14 @@ words; its comparisons allow for that.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from benchmarks.speech_wer import JFK_REFERENCE, load_16k, normalise, recognise, word_errors
-from streamer.config import SpeechConfig
+from streamer.config import SpeechConfig, load_config
 from streamer.errors import StreamerError
 from streamer.features.speech.recognizer import SAMPLE_RATE_HZ
 
@@ -170,16 +171,21 @@ def test_corrupt_vosk_model_gives_one_line_error(tmp_path, ko_model_path):
     assert "\n" not in str(error.value)
 
 
+def _speech(backend: str, **changes) -> SpeechConfig:
+    """The default speech settings with another backend (and other changes)."""
+    return dataclasses.replace(load_config().speech, backend=backend, **changes)
+
+
 def test_auto_chooses_vosk_when_a_model_is_found(monkeypatch, tmp_path, ko_model_path):
     pytest.importorskip("pocketsphinx")
     from streamer.features.speech.backends import create_recognizer
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("VOSK_MODEL_PATH", str(ko_model_path))
-    chosen = create_recognizer(SpeechConfig(backend="auto", vosk_model_path=""))
+    chosen = create_recognizer(_speech("auto", whisper_model="no-such-model"))
     assert chosen.name.startswith("vosk") and str(ko_model_path) in chosen.name
     monkeypatch.delenv("VOSK_MODEL_PATH")
-    chosen = create_recognizer(SpeechConfig(backend="auto", vosk_model_path=""))
+    chosen = create_recognizer(_speech("auto", whisper_model="no-such-model"))
     assert chosen.name.startswith("pocketsphinx")
 
 
@@ -189,11 +195,13 @@ def test_explicit_vosk_without_a_model_is_a_one_line_error(monkeypatch, tmp_path
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("VOSK_MODEL_PATH", raising=False)
     with pytest.raises(StreamerError, match="no vosk model found") as error:
-        create_recognizer(SpeechConfig(backend="vosk", vosk_model_path=""))
+        create_recognizer(_speech("vosk"))
     assert "\n" not in str(error.value)
     pytest.importorskip("vosk")
     with pytest.raises(StreamerError, match="does not exist"):
-        create_recognizer(SpeechConfig(backend="auto", vosk_model_path=str(tmp_path / "x")))
+        create_recognizer(
+            _speech("auto", vosk_model_path=str(tmp_path / "x"), whisper_model="no-such-model")
+        )
 
 
 def test_pocketsphinx_cuts_long_utterances_without_repeating_words(jfk):
