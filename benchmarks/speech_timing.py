@@ -212,6 +212,17 @@ def default_backends(vosk_model: str | None) -> dict[str, Callable[[], object]]:
     """Factories of the recognisers that can be built here, by name."""
     factories: dict[str, Callable[[], object]] = {}
     try:
+        import dataclasses
+
+        from streamer.config import load_config
+        from streamer.features.speech.backends import create_recognizer
+
+        whisper = dataclasses.replace(load_config().speech, backend="whisper")
+        create_recognizer(whisper)  # fails here, not in the run, when it cannot start
+        factories["whisper"] = lambda: create_recognizer(whisper)
+    except Exception as error:
+        print(f"whisper backend unavailable: {error}", file=sys.stderr)
+    try:
         from streamer.features.speech.pocketsphinx_backend import PocketsphinxRecognizer
 
         factories["pocketsphinx"] = PocketsphinxRecognizer

@@ -5,12 +5,16 @@ substitution, deletion and insertion counts and the hypothesis), the real-time f
 ``media/speech/english_60s.wav`` (processing time / audio duration, pushing 0.1 s blocks)
 and the words recognised in each ``media/talking_heads/*.mp4``.
 
-Run: ``python -m benchmarks.speech_wer [--shared ../shared] [--defaults]``.
+Then the WER on the RAVDESS utterances (two known sentences in 8 emotions), pooled and per
+emotion.
+
+Run: ``python -m benchmarks.speech_wer [--shared ../shared] [--defaults] [--ravdess-every N]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import time
@@ -25,6 +29,11 @@ from streamer.features.speech.recognizer import SAMPLE_RATE_HZ
 from streamer.sources.media_file import read_audio
 from streamer.types import Word
 
+RAVDESS_SENTENCES = {"01": "kids are talking by the door", "02": "dogs are sitting by the door"}
+RAVDESS_EMOTIONS = {
+    "01": "neutral", "02": "calm", "03": "happy", "04": "sad",
+    "05": "angry", "06": "fearful", "07": "disgust", "08": "surprised",
+}  # fmt: skip
 JFK_REFERENCE = (
     "and so my fellow americans ask not what your country can do for you "
     "ask what you can do for your country"
@@ -104,8 +113,17 @@ def text_of(words: list[Word]) -> str:
 
 
 def backends(defaults: bool) -> list:
-    """Every backend that can start here (pocketsphinx with default or tuned settings)."""
+    """Every backend that can start here (whisper; pocketsphinx with default or tuned
+    settings; vosk with ``$VOSK_MODEL_PATH``)."""
     found = []
+    try:
+        from streamer.config import load_config
+        from streamer.features.speech.backends import create_recognizer
+
+        whisper = dataclasses.replace(load_config().speech, backend="whisper")
+        found.append(("whisper", create_recognizer(whisper)))
+    except StreamerError as exc:
+        print(f"whisper: unavailable ({exc})")
     try:
         from streamer.features.speech.pocketsphinx_backend import PocketsphinxRecognizer
 
@@ -128,6 +146,27 @@ def backends(defaults: bool) -> list:
     return found
 
 
+def ravdess_wer(recognizer, folder: Path, every: int = 1) -> dict[str, WordErrors]:
+    """Word errors on RAVDESS utterances (every ``every``-th file), pooled and per emotion.
+
+    Each utterance is recognised on its own (a fresh stream) against its known sentence.
+    """
+    totals: dict[str, list[int]] = {}
+    for path in sorted(folder.glob("*.flac"))[::every]:
+        fields = path.stem.split("-")  # 03-01-EE-II-SS-RR-AA
+        emotion, sentence = RAVDESS_EMOTIONS[fields[2]], RAVDESS_SENTENCES[fields[4]]
+        errors = word_errors(
+            normalise(sentence), normalise(text_of(recognise(recognizer, load_16k(path))))
+        )
+        for key in ("all", emotion):
+            counts = totals.setdefault(key, [0, 0, 0, 0])
+            for i, value in enumerate(
+                (errors.substitutions, errors.deletions, errors.insertions, errors.n_reference)
+            ):
+                counts[i] += value
+    return {key: WordErrors(*counts) for key, counts in totals.items()}
+
+
 def main() -> None:
     """Print WER, RTF and talking-head words for each backend."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -136,6 +175,10 @@ def main() -> None:
         "--shared", type=Path, default=Path(os.environ.get("STREAMER_SHARED", default_shared))
     )
     parser.add_argument("--defaults", action="store_true", help="only the default settings")
+    parser.add_argument(
+        "--ravdess-every", type=int, default=1, metavar="N",
+        help="RAVDESS: every N-th of the 1200 utterances (default 1: all); 0 skips it",
+    )  # fmt: skip
     args = parser.parse_args()
     jfk = load_16k(args.shared / "media/speech/jfk.flac")
     long_audio = load_16k(args.shared / "media/speech/english_60s.wav")
@@ -160,6 +203,16 @@ def main() -> None:
         print(f"  words: {text_of(words)}")
         for name, samples in heads.items():
             print(f"  {name}: {text_of(recognise(recognizer, samples))}")
+        if args.ravdess_every > 0:
+            started = time.perf_counter()
+            table = ravdess_wer(recognizer, args.shared / "data" / "ravdess", args.ravdess_every)
+            elapsed = time.perf_counter() - started
+            print(f"  RAVDESS ({table['all'].n_reference} words, {elapsed:.0f} s):")
+            for key, errors in table.items():
+                print(
+                    f"    {key:10s} WER {100 * errors.wer:5.1f} % (S {errors.substitutions}, "
+                    f"D {errors.deletions}, I {errors.insertions}, N {errors.n_reference})"
+                )
 
 
 if __name__ == "__main__":
