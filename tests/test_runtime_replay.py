@@ -49,11 +49,12 @@ def _duration_s(video) -> float:
     return probe_media(video)[2]
 
 
-def _assert_rows_cover_the_media(estimates, video) -> None:
-    """One row per 0.1 s of media, from 0 to the media's end (within one hop)."""
+def _assert_rows_cover_the_media(estimates, video, late_s: float = 0.0) -> None:
+    """One row per 0.1 s of media, from 0 to the media's end (within one hop); ``late_s``
+    more when hops are due on the wall clock before the end of the file is known."""
     assert_continuous(estimates)
     duration_s = _duration_s(video)
-    assert duration_s - HOP_S - 1e-6 <= estimates[-1].t_s <= duration_s + 1e-6, (
+    assert duration_s - HOP_S - 1e-6 <= estimates[-1].t_s <= duration_s + late_s + 1e-6, (
         f"rows end at {estimates[-1].t_s} s, the media at {duration_s} s"
     )
 
@@ -169,14 +170,16 @@ def test_realtime_replay_keeps_pace_within_the_latency_budget(
     out = tmp_path / "realtime.csv"
     assert main(["replay", str(video), "--realtime", "--csv", str(out)]) == 0
     estimates = read_rows(out)
-    _assert_rows_cover_the_media(estimates, video)
+    runtime = session_config().runtime
+    # live, a hop is given once its latency budget is spent: on a busy machine the audio
+    # worker may report the file's end a few hops after the last sample
+    _assert_rows_cover_the_media(estimates, video, late_s=3 * HOP_S)
     assert_values(estimates, model.dimensions)
     assert flags(estimates, "face").mean() >= 0.95
     speech = flags(estimates, "speech")
     assert 0 < speech.sum() < len(speech)
     latency_ms = np.array([e.latency_ms for e in estimates])
     assert np.all(np.isfinite(latency_ms)) and np.all(latency_ms >= 0)
-    runtime = session_config().runtime
     median_ms = float(np.median(latency_ms))
     assert median_ms < runtime.latency_budget_s * 1000 + 50, f"median latency {median_ms:.0f} ms"
     # Hops are due latency_budget_s after their time, but the audio LLDs come about 0.5 s
