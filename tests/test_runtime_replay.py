@@ -118,8 +118,10 @@ def test_stream_gives_the_estimates_of_the_cli(replayed, face_model, monkeypatch
 
 
 def test_fast_replay_bags_are_the_offline_bags(shared_dir, face_model, model, tmp_path):
-    """Without words, the replay's estimates are the model's predictions on the bags that
-    ``streamer features audio|video`` and ``recording_bags`` make offline from the same file."""
+    """The replay's estimates are the model's predictions on the bags that ``streamer
+    features audio|video|text`` and ``recording_bags`` make offline from the same file
+    (words included: the recogniser's words do not depend on block sizes, and a text bag
+    waits until no word ending in its window can still come)."""
     from streamer.bow.feature_tables import read_feature_csv
     from streamer.bow.recording_bags import recording_bags
     from streamer.runtime.model_bundle import model_config_path
@@ -131,14 +133,15 @@ def test_fast_replay_bags_are_the_offline_bags(shared_dir, face_model, model, tm
     face_fps = session_config().runtime.face_fps  # the runtime tracks at most this many a second
     fps = ["--fps", str(face_fps)] if face_fps else []
     audio_csv, video_csv, out = tmp_path / "a.csv", tmp_path / "v.csv", tmp_path / "r.csv"
+    words_csv = tmp_path / "w.csv"
     assert main(["features", "audio", str(video), "--out", str(audio_csv), *settings]) == 0
     assert main(["features", "video", str(video), "--out", str(video_csv), *settings, *fps]) == 0
-    no_words = ["--set", "runtime.speech=false"]
-    assert main(["replay", str(video), "--csv", str(out), *no_words]) == 0
+    assert main(["features", "text", str(video), "--out", str(words_csv), *settings]) == 0
+    assert main(["replay", str(video), "--csv", str(out)]) == 0
     estimates = read_rows(out)
     _assert_rows_cover_the_media(estimates, video)
 
-    config = session_config(overrides=["runtime.speech=false"])
+    config = session_config()
     bow = config.bow
     _, audio_bags = recording_bags(read_feature_csv(audio_csv), [model.codebooks["audio"]], bow)
     video_books = [model.codebooks[group] for group in model.groups["video"]]
@@ -150,8 +153,12 @@ def test_fast_replay_bags_are_the_offline_bags(shared_dir, face_model, model, tm
     window_hops = int(round(bow.window_s / bow.hop_s))
     silent = np.array([voiced[max(0, k - window_hops + 1) : k + 1].max() == 0 for k in range(n)])
     audio_bags = np.where(silent[:, None], 0.0, audio_bags[:n])
-    bags = {"audio": audio_bags, "video": video_bags[:n]}
-    bags.update({m: np.zeros((n, model.bag_size(m))) for m in model.modalities if m not in bags})
+    words = read_feature_csv(words_csv)
+    assert len(words.words) >= 5  # speaker5 says a sentence
+    _, text_bags = recording_bags(words, [model.codebooks["text"]], bow)
+    text_bags = np.vstack([text_bags, np.repeat(text_bags[-1:], n, axis=0)])[:n]
+    assert text_bags.sum() > 0
+    bags = {"audio": audio_bags, "video": video_bags[:n], "text": text_bags}
     offline = model.predict(bags)
     assert set(offline) == set(model.dimensions)
     for name, values in offline.items():

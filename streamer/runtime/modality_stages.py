@@ -205,10 +205,9 @@ class FaceStage:
 class TextStage:
     """Recognised words -> text bags (each word counted at its end time).
 
-    The recogniser finishes words some time after they were said (PocketSphinx at the end
-    of an utterance). Hops are emitted as far as the recogniser has heard; a word finished
-    after the hops holding its end time were emitted counts in the later bags still
-    holding it.
+    The recogniser finishes words some time after they were said (at the end of their
+    utterance). Hops are emitted as far as the recogniser's words are settled (no word
+    ending earlier can still come), so a bag holds every word that ends in its window.
 
     Parameters
     ----------
@@ -222,13 +221,13 @@ class TextStage:
         self.vocabulary = vocabulary
         self._bags = _SideBySideBags([len(vocabulary)], bow)
 
-    def push(self, words: list[Word], heard_s: float) -> HopRows:
-        """Add the words the recogniser finished, having heard the audio up to ``heard_s`` (s)."""
+    def push(self, words: list[Word], settled_s: float) -> HopRows:
+        """Add the words the recogniser finished; no other word ends before ``settled_s`` (s)."""
         t_s, assignments = text_assignments([w for w in words if np.isfinite(w.end_s)],
                                             self.vocabulary)  # fmt: skip
         every = np.ones(len(t_s), bool)
         rows = self._bags.push(t_s, every, [assignments], every)
-        return _join(rows, self._bags.advance(heard_s))
+        return _join(rows, self._bags.advance(settled_s))
 
     def flush(self, end_s: float | None = None) -> HopRows:
         """End of stream: the remaining hops (up to ``end_s`` seconds when later)."""

@@ -299,7 +299,7 @@ class Pipeline:
             self._out.put(("ready", "text", None))
             last_s = 0.0
             for result in self._speech.results(self._stop):
-                rows = text.push(result.words, result.heard_s)
+                rows = text.push(result.words, result.settled_s)
                 self.stats.n_words += len(result.words)
                 self.stats.word_delays_s.extend(result.heard_s - w.end_s for w in result.words)
                 last_s = result.heard_s

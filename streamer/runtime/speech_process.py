@@ -44,17 +44,21 @@ class SpeechResult:
         Words finished by this block (possibly none), in time order.
     heard_s : float
         Media time up to which the recogniser has heard the audio, seconds.
+    settled_s : float
+        Media time before which no word will end that was not handed out yet, seconds
+        (the start of the utterance still being heard): text bags up to here are final.
     final : bool
         The answer to ``flush()``: the stream is over.
     """
 
     words: list[Word]
     heard_s: float
+    settled_s: float
     final: bool = False
 
 
 def serve(config: SpeechConfig, inbox, outbox) -> None:
-    """The child's loop: recognise blocks (int16 samples, t_s) until told to flush."""
+    """The child's loop: recognise blocks (float32 samples, t_s) until told to flush."""
     try:
         from streamer.features.speech.backends import create_recognizer
 
@@ -66,13 +70,15 @@ def serve(config: SpeechConfig, inbox, outbox) -> None:
             if message == _RESET:
                 recognizer.reset()
             elif message == _FLUSH:
-                _send(outbox, SpeechResult(recognizer.flush(), heard_s, final=True))
+                _send(outbox, SpeechResult(recognizer.flush(), heard_s, heard_s, final=True))
                 return
             else:
                 pcm, t_s = message
-                recognizer.push(pcm.astype(np.float64) / 32768.0, t_s)
+                recognizer.push(pcm.astype(np.float64), t_s)
                 heard_s = t_s + len(pcm) / SPEECH_RATE_HZ
-                _send(outbox, SpeechResult(recognizer.pull(), heard_s))
+                words = recognizer.pull()
+                settled_s = min(recognizer.settled_s, heard_s)
+                _send(outbox, SpeechResult(words, heard_s, settled_s))
     except (EOFError, BrokenPipeError):  # the parent went away (even kill -9): end quietly
         return
     except Exception as error:  # reported to the parent as one line
@@ -144,7 +150,8 @@ class SpeechProcess:
 
     def push(self, samples: np.ndarray, t_s: float) -> None:
         """Send 16 kHz samples (floats in [-1, 1]) whose first one is at media time ``t_s``."""
-        pcm = np.clip(np.round(np.asarray(samples) * 32768.0), -32768, 32767).astype(np.int16)
+        # float32, not int16: the recogniser hears what `streamer features text` gives it
+        pcm = np.asarray(samples, dtype=np.float32)
         if self._drop_when_behind and self._pending.full():
             self.n_dropped += 1
             self._after_gap = True

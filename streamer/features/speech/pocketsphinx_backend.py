@@ -160,6 +160,18 @@ class PocketsphinxRecognizer:
             del self._frames[: oldest - self._first]
             self._first = oldest
 
+    @property
+    def settled_s(self) -> float:
+        """Media time (s) before which no word can still come: the open utterance's start
+        (less its padding), else as far back as the endpointer may still start one."""
+        if self._t0_s is None:
+            return 0.0
+        frame = (
+            self._utt_from - self._pad if self._utt_from is not None else self._n_fed - self._keep
+        )
+        frame = max(frame, self._decoded_to, 0)
+        return self._t0_s + frame * self._frame_len / SAMPLE_RATE_HZ
+
     def _quietest_frame(self) -> int:
         """Index of the lowest-energy frame in the last third of the open utterance."""
         search = max(1, (self._n_fed - self._utt_from) // 3)

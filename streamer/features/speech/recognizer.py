@@ -26,6 +26,7 @@ class SpeechRecognizer(Protocol):
     """
 
     name: str
+    settled_s: float  # media time (s) before which every word has been handed out or pulled
 
     def push(self, samples: np.ndarray, t_s: float) -> None:
         """Add 16 kHz mono samples whose first sample is at media time ``t_s`` seconds.

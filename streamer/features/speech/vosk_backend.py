@@ -86,14 +86,23 @@ class VoskRecognizer:
         self._chunks = PcmChunks(CHUNK_SAMPLES)
         self._t0_s: float | None = None
         self._ready: list[Word] = []
+        self._fed = 0  # samples given to Kaldi
+        self._settled = 0  # samples up to Kaldi's last final result
 
     def push(self, samples: np.ndarray, t_s: float) -> None:
         """Add 16 kHz mono samples (float in [-1, 1]) whose first sample is at ``t_s`` s."""
         if self._t0_s is None:
             self._t0_s = float(t_s)
         for chunk in self._chunks.push(samples):  # one call per 0.1 s chunk
+            self._fed += chunk.size
             if self._recognizer.AcceptWaveform(chunk.tobytes()):
                 self._take(self._recognizer.Result())
+                self._settled = self._fed
+
+    @property
+    def settled_s(self) -> float:
+        """Media time (s) of Kaldi's last final result: later audio may still give words."""
+        return (self._t0_s or 0.0) + self._settled / SAMPLE_RATE_HZ
 
     def _take(self, result_json: str) -> None:
         """Queue the words of one Vosk result, on the media clock."""

@@ -15,7 +15,7 @@ no-speech probability is above ``MAX_NO_SPEECH_PROB`` while its mean log-probabi
 below ``MIN_AVG_LOGPROB``, a segment whose compression ratio is above
 ``MAX_COMPRESSION_RATIO`` (repetitions), and words outside the utterance's voiced span.
 Word times come from Whisper's cross-attention alignment (``word_timestamps``), on the
-media clock; confidence is Whisper's word probability.
+media clock, rounded to the millisecond; confidence is Whisper's word probability.
 """
 
 from __future__ import annotations
@@ -191,7 +191,8 @@ class WhisperRecognizer:
                 continue
             for word in segment.words or ():
                 text = _EDGE_PUNCTUATION.sub("", word.word.strip().lower())
-                start_s, end_s = offset_s + word.start, offset_s + word.end
+                # to the millisecond, as the word CSVs keep them (Whisper's step is 20 ms)
+                start_s, end_s = round(offset_s + word.start, 3), round(offset_s + word.end, 3)
                 outside = end_s <= self._t0_s + voiced_s[0] or start_s >= self._t0_s + voiced_s[1]
                 if text and not outside:
                     words.append(Word(text, start_s, end_s, float(word.probability)))
@@ -208,6 +209,15 @@ class WhisperRecognizer:
         if drop > 0:
             self._audio = self._audio[drop:]
             self._audio_start += drop
+
+    @property
+    def settled_s(self) -> float:
+        """Media time (s) before which no word can still come: the open utterance's start,
+        else the audio the voice-activity model has judged."""
+        if self._t0_s is None:
+            return 0.0
+        window = self._start if self._start is not None else self._n_windows
+        return self._t0_s + window * WINDOW_SAMPLES / SAMPLE_RATE_HZ
 
     def pull(self) -> list[Word]:
         """The words of the utterances that have ended since the last call."""
