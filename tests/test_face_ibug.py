@@ -8,7 +8,6 @@ import pytest
 from streamer.features.face.crops import (
     crop_image,
     face_box,
-    find_face_in_crops,
     overlapping_crops,
     to_frame_coordinates,
 )
@@ -132,46 +131,6 @@ def test_face_box_is_a_square_around_the_points():
     x0, y0, x1, y1 = face_box(points, context=2.0)
     assert x1 - x0 == y1 - y0 == 120
     assert (x0 + x1) / 2 == pytest.approx(120, abs=1) and (y0 + y1) / 2 == pytest.approx(230, abs=1)
-
-
-def _fake_detector(faces_xy: list[np.ndarray], frame_boxes: list, single_box_false: tuple):
-    """A ``detect`` that finds the given faces (frame pixels) in any crop holding them whole,
-    plus a false face in the crop ``single_box_false`` only; crops are identified by order."""
-    calls = iter(frame_boxes)
-
-    def detect(crop):
-        box = next(calls)
-        scale = crop.shape[1] / (box[2] - box[0])
-        found = []
-        for face in faces_xy:
-            low, high = face.min(axis=0), face.max(axis=0)
-            if (low >= box[:2]).all() and (high <= box[2:]).all():
-                found.append(((face - box[:2]) * scale, "real"))
-        if box == single_box_false:
-            found.append(
-                (np.array([[10.0, 10.0], [crop.shape[1] - 10.0, crop.shape[0] - 10.0]]), "false")
-            )
-        return found
-
-    return detect
-
-
-def test_find_face_in_crops_keeps_a_face_several_crops_agree_on():
-    height, width = 600, 600
-    boxes = overlapping_crops(height, width, crop_fractions=(1 / 2,))
-    face = np.array([[200.0, 200.0], [240.0, 250.0]])  # small, in four crops
-    false_box = boxes[-1]  # a large "face" found in one crop only
-    image = np.zeros((height, width, 3), dtype=np.uint8)
-    hit = find_face_in_crops(image, _fake_detector([face], boxes, false_box), boxes, min_size=0)
-    assert hit is not None and hit.extra == "real"
-    assert hit.support == 4
-    np.testing.assert_allclose(hit.points_xy, face, atol=1e-9)
-    alone = find_face_in_crops(image, _fake_detector([], boxes, false_box), boxes, min_size=0)
-    assert alone is None
-    accepted = find_face_in_crops(
-        image, _fake_detector([], boxes, false_box), boxes, min_size=0, min_support=1
-    )
-    assert accepted is not None and accepted.extra == "false"
 
 
 @pytest.fixture(scope="module")

@@ -1,19 +1,28 @@
 """Second-pass face search over overlapping square crops, for faces too small for the full frame.
 
-Face Landmarker's detector (a short-range BlazeFace on a downscaled frame) misses faces that
-cover a small part of a large frame: in ``einstein.jpg`` (817x1024, about 45 px between the
-outer eye corners) it finds nothing in the whole frame and finds the face in crops around
-it. When the full-frame pass finds nothing:
+Face Landmarker's detector (a short-range BlazeFace on a 128x128 copy of the frame) misses
+faces that cover a small part of a large frame: in ``einstein.jpg`` (817x1024, about 90 px
+face) it finds nothing in the whole frame, while the same detector finds the face in crops
+around it. When the full-frame pass finds nothing, the tracker
 
-1. :func:`find_face_in_crops` runs a ``detect`` callable (Face Landmarker in IMAGE mode with
-   a detection confidence of about 0.3) on :func:`overlapping_crops`, each upscaled by
-   :func:`crop_image`, maps the landmarks back with :func:`to_frame_coordinates`, and keeps
-   the face that several crops agree on (single-crop detections at this confidence are
-   often hands or clothes), preferring larger faces;
-2. the tracker landmarks that face again in a crop centred on it, twice its size
-   (:func:`face_box`), which fits a small face better than the search crop (einstein.jpg:
-   NME 0.083 -> 0.054), and on the next video frames follows it in such a crop instead
-   of searching again.
+1. runs the face detector alone, at a low confidence (0.3), on :func:`overlapping_crops`
+   of the frame (each upscaled by :func:`crop_image`) and merges the detections of all
+   crops into candidates (:func:`face_candidates`): one per face-sized region, scored by
+   the sum of its detection scores. At this confidence most candidates are hands, clothes
+   or textures;
+2. verifies each candidate with the landmarker in a crop centred on it, twice its size
+   (:func:`face_box`), where a real face fills the detector's view as it was trained for:
+   a face passes when the landmarker finds it there (face presence >= 0.5), finds it
+   again in a crop centred on that first mesh, and the two meshes agree;
+3. keeps the largest verified face, and on the next video frames follows it in such a
+   crop instead of searching again.
+
+No single crop decides: a face is kept for what a centred crop shows, so tiny pixel
+differences (two JPEG decoders, re-encoding) that change which search crops see it do not
+change the result (einstein.jpg decoded by PyAV or OpenCV, or re-encoded at JPEG quality
+90 or 70: NME 0.056-0.061). The older selection by crop agreement (the face several
+search crops landmarked) flipped with such noise: 0.054 from OpenCV's decoding, a hand at
+NME 9.1 from PyAV's.
 """
 
 from __future__ import annotations
@@ -26,11 +35,13 @@ import cv2
 import numpy as np
 
 __all__ = [
-    "CropHit",
+    "Candidate",
+    "box_iou",
     "crop_image",
     "crop_scale",
     "face_box",
-    "find_face_in_crops",
+    "face_candidates",
+    "face_size_px",
     "overlapping_crops",
     "to_frame_coordinates",
 ]
@@ -168,136 +179,90 @@ def to_frame_coordinates(points_xy_in_crop: np.ndarray, box: Box, crop_scale: fl
     return points + offset
 
 
-def _size_px(points_xy: np.ndarray) -> float:
+def face_size_px(points_xy: np.ndarray) -> float:
     """Face size (pixels): geometric mean of the landmarks' bounding-box sides."""
     span = np.ptp(np.asarray(points_xy)[:, :2], axis=0)
     return float(np.sqrt(max(span[0], 0.0) * max(span[1], 0.0)))
 
 
 @dataclass(frozen=True)
-class CropHit:
-    """A face found by the crop pass.
+class Candidate:
+    """A region where the face detector saw a face in one or more search crops.
 
-    ``points_xy`` (n_points, 2 or 3) are in frame pixels: the mean over the crops that agree
-    on this face (only those that hold it whole, when any do). ``box`` and ``scale`` are the
-    crop that frames it most centrally, ``extra`` what ``detect`` returned beside that crop's
-    points (e.g. the transformation matrix and blendshapes; None if only points);
-    ``support`` counts the crops that found it.
+    ``box`` (x0, y0, x1, y1, frame pixels, floats) is the score-weighted mean of the
+    detections' boxes; ``score`` the sum of their detection scores (0-1 each, the best one
+    per crop); ``n_crops`` the number of crops that saw it.
     """
 
-    points_xy: np.ndarray
-    box: Box
-    scale: float
-    support: int
-    extra: object = None
-
-    @property
-    def size_px(self) -> float:
-        """Face size (pixels): geometric mean of the landmarks' bounding-box sides."""
-        return _size_px(self.points_xy)
+    box: tuple[float, float, float, float]
+    score: float
+    n_crops: int
 
 
-@dataclass
-class _Candidate:
-    points_xy: np.ndarray  # frame pixels
-    box: Box
-    scale: float
-    inside: bool  # whole face inside the crop
-    offset: float  # distance of the face centre from the crop centre / crop side
-    extra: object = None  # what detect returned beside the points
-
-    @property
-    def centre(self) -> np.ndarray:
-        return self.points_xy[:, :2].mean(axis=0)
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1)."""
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
-def _split(face) -> tuple[np.ndarray, object]:
-    """A detection as (points, extra): an array alone, or a tuple (points, *extra)."""
-    if not isinstance(face, tuple):
-        return face, None
-    if len(face) == 1:
-        return face[0], None
-    return face[0], face[1] if len(face) == 2 else face[1:]
-
-
-def _candidates(image, detect, boxes, min_size, margin) -> list[_Candidate]:
-    found = []
-    for box in boxes:
-        crop, scale = crop_image(image, box, min_size)
-        crop_h, crop_w = crop.shape[:2]
-        for face in detect(crop):
-            points, extra = _split(face)
-            xy = np.asarray(points, dtype=np.float64)
-            low = np.array([margin * crop_w, margin * crop_h])
-            high = np.array([crop_w, crop_h]) - low
-            inside = bool((xy[:, :2] >= low).all() and (xy[:, :2] <= high).all())
-            offset = float(np.abs(xy[:, :2].mean(axis=0) / [crop_w, crop_h] - 0.5).max())
-            mapped = to_frame_coordinates(xy, box, scale)
-            found.append(_Candidate(mapped, box, scale, inside, offset, extra))
-    return found
-
-
-def find_face_in_crops(
+def face_candidates(
     image: np.ndarray,
-    detect: Callable[[np.ndarray], Sequence[np.ndarray]],
+    detect: Callable[[np.ndarray], Sequence[tuple[float, Sequence[float]]]],
     boxes: Sequence[Box] | None = None,
     min_size: int = DEFAULT_MIN_SIZE,
-    min_support: int = 2,
-    margin: float = 0.02,
-) -> CropHit | None:
-    """Run ``detect`` on overlapping crops; keep a face several crops agree on, preferring large.
+    same_face_iou: float = 0.3,
+) -> list[Candidate]:
+    """Run a face detector on overlapping crops and merge its detections into candidates.
 
-    At a low detection confidence single crops also "find" faces in hands or clothes; a
-    real face is found again by the overlapping crops around it. Detections whose centres
-    lie within half a face size of each other are one face; its ``support`` is the number
-    of crops that found it. Faces with ``support >= min_support`` are ranked by
-    ``support * size_px``.
+    Detections are taken strongest first; one joins the first candidate whose strongest
+    box overlaps it by at least ``same_face_iou`` (intersection over union), else starts
+    a new candidate.
 
     Parameters
     ----------
     image : (H, W, 3) uint8 array
         The full frame (RGB if ``detect`` expects RGB).
     detect : callable
-        ``detect(crop) -> sequence of (n_points, 2 or 3) arrays`` in crop pixels, one per face
-        found (an empty sequence when none); e.g. Face Landmarker in IMAGE mode with a
-        detection confidence of 0.3 and ``num_faces`` >= 2. An item may also be a tuple
-        ``(points, *extra)``: the best-framed crop's ``extra`` is kept in ``CropHit.extra``
-        (one value as is, several as a tuple).
+        ``detect(crop) -> sequence of (score, (x0, y0, x1, y1))``: detection scores (0-1)
+        and boxes in crop pixels, e.g. MediaPipe's face detector at a low confidence.
     boxes : sequence of (x0, y0, x1, y1), optional
         Crops to try; :func:`overlapping_crops` of the frame by default.
     min_size : int
         Crops are upscaled so that their shorter side is at least this (pixels).
-    min_support : int
-        Crops that must find a face for it to count (1 accepts single-crop detections).
-    margin : float
-        A face is whole in its crop when all landmarks are at least this fraction of the
-        crop's side from its edges.
+    same_face_iou : float
+        Overlap (0-1) above which two detections are the same face.
 
     Returns
     -------
-    The best :class:`CropHit`, or None.
+    list of :class:`Candidate`
+        Highest ``score`` first.
     """
     if boxes is None:
         boxes = overlapping_crops(*image.shape[:2])
-    clusters: list[list[_Candidate]] = []
-    for candidate in _candidates(image, detect, boxes, min_size, margin):
-        for cluster in clusters:
-            first = cluster[0]
-            reach = 0.5 * max(_size_px(first.points_xy), _size_px(candidate.points_xy))
-            if np.linalg.norm(candidate.centre - first.centre) < reach:
-                cluster.append(candidate)
+    detections = []  # (score, frame box, crop index)
+    for index, crop_box in enumerate(boxes):
+        crop, scale = crop_image(image, crop_box, min_size)
+        for score, box in detect(crop):
+            frame_box = to_frame_coordinates(np.reshape(box, (2, 2)), crop_box, scale).ravel()
+            detections.append((float(score), frame_box, index))
+    groups: list[list[tuple[float, np.ndarray, int]]] = []
+    for detection in sorted(detections, key=lambda d: -d[0]):
+        for group in groups:
+            if box_iou(group[0][1], detection[1]) >= same_face_iou:
+                group.append(detection)
                 break
         else:
-            clusters.append([candidate])
-    best: CropHit | None = None
-    for cluster in clusters:
-        support = len({c.box for c in cluster})
-        if support < min_support:
-            continue
-        whole = [c for c in cluster if c.inside] or cluster
-        framing = min(whole, key=lambda c: c.offset)
-        points = np.mean([c.points_xy for c in whole], axis=0)
-        hit = CropHit(points, tuple(framing.box), framing.scale, support, framing.extra)
-        if best is None or support * hit.size_px > best.support * best.size_px:
-            best = hit
-    return best
+            groups.append([detection])
+    candidates = []
+    for group in groups:
+        best_per_crop = {}
+        for score, box, index in group:  # strongest first: keep the first of each crop
+            best_per_crop.setdefault(index, (score, box))
+        scores = np.array([score for score, _ in best_per_crop.values()])
+        mean_box = np.average([box for _, box in best_per_crop.values()], axis=0, weights=scores)
+        box = tuple(float(v) for v in mean_box)
+        candidates.append(Candidate(box, float(scores.sum()), len(best_per_crop)))
+    return sorted(candidates, key=lambda c: -c.score)
