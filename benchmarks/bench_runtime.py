@@ -1,7 +1,8 @@
 """Speed, latency and memory of the streaming runtime on talking-head video.
 
 Usage: python -m benchmarks.bench_runtime [--shared ../shared] [--soak-min 30] [--skip-soak]
-       [--phases abc] [--realtime-s 60] [--profile] [--ahead-hops 200] [--out FILE.md]
+       [--phases abc] [--realtime-s 60] [--realtime-media FILE] [--profile]
+       [--ahead-hops 200] [--set KEY=VALUE ...] [--out FILE.md]
 
 (a) Fast replay of >= 60 s of talking heads (the five ``<shared>/media/talking_heads``
     videos joined with :func:`join_videos`, repeated): wall time, real-time factor (media
@@ -14,7 +15,8 @@ Usage: python -m benchmarks.bench_runtime [--shared ../shared] [--soak-min 30] [
     patched for that run).
 (b) Real-time replay (``--realtime-s`` of the same file): latency from the end of each hop
     to its estimate (median, p95), hops each modality was late, drops, and the
-    recogniser's end-of-word delay.
+    recogniser's end-of-word delay (from a word's end to its text bag, wall clock) and CPU
+    share. ``--realtime-media`` replays that file instead (e.g. ``english_60s.wav``).
 (c) Soak: fast replay of ``--soak-min`` minutes of media, memory (VmRSS of this process and
     of the speech child) sampled every 10 s of wall time; growth from warm-up (10 % of the
     media) to the end.
@@ -534,6 +536,7 @@ def realtime_report(path, seconds, config, model) -> list[str]:
     delays = np.array(stats.word_delays_s)
     media_s = estimates[-1].t_s if estimates else 0.0
     rows = [
+        ("speech recogniser", pipe._speech.name if pipe._speech else "none"),
         (
             "media replayed",
             f"{media_s:.1f} s in {meter.wall_s:.1f} s wall (start-up {first_s:.1f} s)",
@@ -557,8 +560,9 @@ def realtime_report(path, seconds, config, model) -> list[str]:
             f"{delays.max() if delays.size else float('nan'):.2f} s",
         ),
         (
-            "CPU: main process / speech child",
-            f"{meter.self_cpu_s:.1f} s / {meter.child_cpu_s:.1f} s",
+            "CPU: main process / speech child (share of one core over the wall time)",
+            f"{meter.self_cpu_s:.1f} s / {meter.child_cpu_s:.1f} s "
+            f"({100 * meter.child_cpu_s / meter.wall_s:.0f} %)",
         ),
         (
             "peak RSS main (sampled) / speech child (VmHWM)",
@@ -643,7 +647,11 @@ def main() -> None:
     parser.add_argument("--skip-soak", action="store_true", help="run (a) and (b) only")
     parser.add_argument("--phases", default="abc", help="parts to run, e.g. 'b' or 'ac'")
     parser.add_argument("--realtime-s", type=float, default=60.0, help="media seconds of (b)")
+    parser.add_argument("--realtime-media", type=Path, help="replay this file in (b) instead")
     parser.add_argument("--profile", action="store_true", help="add a cProfile run of (a)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a config override"
+    )
     parser.add_argument(
         "--ahead-hops", type=int, default=200, help="(a) also with this _AHEAD_HOPS (0: not)"
     )
@@ -652,12 +660,14 @@ def main() -> None:
     phases = args.phases.replace("c", "") if args.skip_soak else args.phases
 
     face_model = args.shared / "models" / "face_landmarker.task"
-    overrides = [f"face.model_path={face_model}"]
+    overrides = [f"face.model_path={face_model}", *args.set]
     config = session_config(None, overrides)
     model = load_session_model(config)
     command = f"python -m benchmarks.bench_runtime --shared {args.shared} --phases {phases}"
     command += f" --soak-min {args.soak_min:g}" if "c" in phases else ""
     command += f" --realtime-s {args.realtime_s:g}" if "b" in phases else ""
+    command += f" --realtime-media {args.realtime_media}" if args.realtime_media else ""
+    command += "".join(f" --set {item}" for item in args.set)
     command += " --profile" if args.profile else ""
     command += f" --ahead-hops {args.ahead_hops}" if "a" in phases else ""
     report = [
@@ -689,7 +699,8 @@ def main() -> None:
                 add(fast_replay_report(path, media_s, config, model, variants))
             if "b" in phases:
                 print("(b) real-time replay ...")
-                add(realtime_report(path, args.realtime_s, config, model))
+                media = args.realtime_media or path
+                add(realtime_report(media, args.realtime_s, config, model))
             if args.profile:
                 print("profiling a fast replay ...")
                 add(["## Profile of a fast replay (cProfile, by tottime)", "",

@@ -73,6 +73,7 @@ class SpeechConfig:
     whisper_model: str
     whisper_threads: int = field(metadata=_range(1, 64))
     whisper_max_utterance_s: float = field(metadata=_range(2.0, 30.0))
+    whisper_step_s: float = field(metadata=_range(0.2, 10.0))
     vosk_model_path: str
 
 

@@ -82,3 +82,44 @@ def test_a_bundled_model_that_is_not_the_pinned_one_is_refused(monkeypatch):
     monkeypatch.setattr(backends, "BUNDLED_WHISPER_SHA256", "0" * 64)
     with pytest.raises(SpeechBackendError, match="is not the pinned tiny.en model"):
         backends.find_whisper_model("tiny.en")
+
+
+@pytest.fixture(scope="module")
+def streaming_recognizer():
+    return create_recognizer(load_config().speech, streaming=True)
+
+
+def test_streaming_hands_out_agreed_words_before_the_utterance_ends(
+    streaming_recognizer, shared_dir
+):
+    samples = _jfk_16k(shared_dir)
+    words, early = [], []
+    for i in range(0, len(samples), 800):  # 50 ms blocks, as the microphone gives them
+        streaming_recognizer.push(samples[i : i + 800], i / 16000)
+        got = streaming_recognizer.pull()
+        early += [w for w in got if (i + 800) / 16000 - w.end_s < 1.5]
+        words += got
+    words += streaming_recognizer.flush()
+    text = [t for w in words for t in tokenize(w.text)]
+    errors = sum(a != b for a, b in zip(text, JFK.split(), strict=False))
+    assert len(text) == len(JFK.split()) and errors <= 2  # greedy interim decodes
+    # 21 of 22 here within 1 s of audio after their end; an utterance at a time: 4
+    assert len(early) >= 0.75 * len(words)
+    times = [(w.start_s, w.end_s) for w in words]
+    assert all(b1 <= a2 + 1e-6 for (_, b1), (a2, _) in zip(times, times[1:], strict=False))
+
+
+def test_streaming_decodes_never_exceed_the_longest_utterance(shared_dir):
+    speech = load_config(overrides=["speech.whisper_max_utterance_s=4"]).speech
+    recognizer = create_recognizer(speech, streaming=True)
+    lengths = []
+    decode = recognizer._decode
+    recognizer._decode = lambda audio, *a, **k: lengths.append(len(audio)) or decode(audio, *a, **k)
+    words = _words(recognizer, _jfk_16k(shared_dir), 800)
+    assert max(lengths) <= (4 + 2 * 0.2) * 16000  # the limit and the padding
+    assert len(words) >= 18  # cut at final words, not lost
+
+
+def test_streaming_invents_no_words_in_noise(streaming_recognizer):
+    noise = np.clip(3.0 * np.random.default_rng(1).standard_normal(16000 * 6), -1, 1)
+    assert _words(streaming_recognizer, noise, 800) == []

@@ -70,7 +70,7 @@ class Pipeline:
         The feeds; None when the session has no such source.
     stages : dict
         Factories (or None): ``face()``, ``audio()`` and ``text()`` make the modality
-        stages in the worker threads; ``speech(drop_when_behind)`` starts the recogniser
+        stages in the worker threads; ``speech(realtime)`` starts the recogniser
         process.
     realtime : bool
         The media arrive in real time (live, or a paced replay): hops are due at
@@ -301,7 +301,11 @@ class Pipeline:
             for result in self._speech.results(self._stop):
                 rows = text.push(result.words, result.settled_s)
                 self.stats.n_words += len(result.words)
-                self.stats.word_delays_s.extend(result.heard_s - w.end_s for w in result.words)
+                if self._realtime:  # from the word's end (wall clock) to its text bag
+                    now_s = time.monotonic() - self._realtime_start_s
+                    self.stats.word_delays_s.extend(now_s - w.end_s for w in result.words)
+                else:
+                    self.stats.word_delays_s.extend(result.heard_s - w.end_s for w in result.words)
                 last_s = result.heard_s
                 self._send("text", rows, time.monotonic())
             self._send("text", text.flush(last_s))

@@ -51,10 +51,10 @@ def _stage_factories(model: AffectModel, config: Config, with_video: bool, with_
     def text():
         return TextStage(model.codebooks["text"], config.bow)
 
-    def speech(drop_when_behind: bool):
+    def speech(realtime: bool):
         from streamer.runtime.speech_process import SpeechProcess
 
-        return SpeechProcess(config.speech, drop_when_behind)
+        return SpeechProcess(config.speech, realtime)
 
     uses = model.modalities
     with_text = with_audio and "text" in uses and config.runtime.speech

@@ -57,12 +57,12 @@ class SpeechResult:
     final: bool = False
 
 
-def serve(config: SpeechConfig, inbox, outbox) -> None:
+def serve(config: SpeechConfig, streaming: bool, inbox, outbox) -> None:
     """The child's loop: recognise blocks (float32 samples, t_s) until told to flush."""
     try:
         from streamer.features.speech.backends import create_recognizer
 
-        recognizer = create_recognizer(config)
+        recognizer = create_recognizer(config, streaming)
         _send(outbox, ("ready", recognizer.name))
         heard_s = 0.0
         while True:
@@ -94,11 +94,13 @@ def _send(stream, message) -> None:
 class SpeechProcess:
     """A recogniser (``speech`` settings) running in a child process.
 
-    Blocks go to the child through a queue of ``max_blocks`` and a writer thread, so that
-    ``push`` never waits on the child in real time: with ``drop_when_behind`` a block
-    that finds the queue full is dropped (counted in ``n_dropped``) and the recogniser
-    starts a new utterance after the gap; without it (a replay as fast as possible)
-    ``push`` waits.
+    ``realtime`` (live, real-time replay): words come while an utterance is under way
+    (:func:`~streamer.features.speech.backends.create_recognizer`'s ``streaming``) and
+    blocks go to the child through a queue of ``max_blocks`` and a writer thread, so that
+    ``push`` never waits on the child: a block that finds the queue full is dropped
+    (counted in ``n_dropped``) and the recogniser starts a new utterance after the gap.
+    Otherwise (a replay as fast as possible) ``push`` waits, and each utterance is decoded
+    once, as ``streamer features text`` does.
 
     Raises
     ------
@@ -106,13 +108,13 @@ class SpeechProcess:
         If the recogniser cannot start in the child (a missing model, for example).
     """
 
-    def __init__(self, config: SpeechConfig, drop_when_behind: bool = False, max_blocks: int = 400):
+    def __init__(self, config: SpeechConfig, realtime: bool = False, max_blocks: int = 400):
         self._pending: queue.Queue = queue.Queue(max_blocks)  # first: close() needs it
         self._process = subprocess.Popen(
             [sys.executable, "-m", "streamer.runtime.speech_process"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         )  # fmt: skip
-        _send(self._process.stdin, config)
+        _send(self._process.stdin, (config, realtime))
         self._results: queue.Queue = queue.Queue()
         self._reader = threading.Thread(target=self._read, name="speech-results", daemon=True)
         self._reader.start()
@@ -123,7 +125,7 @@ class SpeechProcess:
             raise StreamerError(f"the speech recogniser did not start: {reason}")
         self.name = first[1]
         self._done = False
-        self._drop_when_behind = drop_when_behind
+        self._drop_when_behind = realtime
         self._after_gap = False
         self._failed = False
         self.n_dropped = 0
@@ -210,7 +212,7 @@ def _main() -> None:
     from streamer.runtime import speech_process  # pickled classes named by module, not __main__
 
     try:
-        speech_process.serve(pickle.load(inbox), inbox, outbox)
+        speech_process.serve(*pickle.load(inbox), inbox, outbox)
     except EOFError:  # the parent went away before sending the settings
         pass
     finally:

@@ -22,8 +22,9 @@ class PipelineStats:
     n_words : int
         Words recognised.
     word_delays_s : list of float
-        Per word, audio time pushed to the recogniser when the word came out minus the
-        word's end time (the recogniser's end-of-word delay), seconds.
+        Per word, the recogniser's end-of-word delay, seconds: in real time, from when the
+        word ended (wall clock) to its arrival at the text bags; in a fast replay, the
+        audio time pushed to the recogniser when the word came out minus its end time.
     stage_s : dict of str to float
         Wall time spent in each stage (face, audio LLD, speech, fusion), seconds.
     errors : list of str

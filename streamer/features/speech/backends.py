@@ -102,8 +102,12 @@ def _whisper_available(config: SpeechConfig) -> bool:
     )
 
 
-def create_recognizer(config: SpeechConfig) -> SpeechRecognizer:
+def create_recognizer(config: SpeechConfig, streaming: bool = False) -> SpeechRecognizer:
     """Build the recogniser ``config.backend`` asks for; its ``name`` tells which one.
+
+    ``streaming`` (live, real-time replay): Whisper hands out words while an utterance is
+    still under way (``speech.whisper_step_s``); otherwise each utterance is decoded once,
+    so that the words do not depend on timing. The other backends stream either way.
 
     ``auto`` uses Whisper when its model is installed (unless a vosk model is named by
     ``speech.vosk_model_path`` or ``$VOSK_MODEL_PATH``: the user asked for it), else Vosk
@@ -119,7 +123,11 @@ def create_recognizer(config: SpeechConfig) -> SpeechRecognizer:
 
         model = find_whisper_model(config.whisper_model)
         return WhisperRecognizer(
-            model, config.whisper_model, config.whisper_threads, config.whisper_max_utterance_s
+            model,
+            config.whisper_model,
+            config.whisper_threads,
+            config.whisper_max_utterance_s,
+            step_s=config.whisper_step_s if streaming else None,
         )
     if backend in ("auto", "vosk"):
         model = find_vosk_model(config.vosk_model_path)

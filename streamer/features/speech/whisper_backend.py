@@ -10,6 +10,15 @@ padded by ``PAD_S`` on each side and decoded once, when it has ended: the words 
 same whatever the block sizes (replay equals the offline features), and become final
 ``MIN_SILENCE_S`` after the utterance's last word.
 
+Streaming (``step_s``, live and real-time replay): within an utterance the audio so far is
+decoded again every ``step_s`` of audio (or, when a decode took longer than that, after as
+much audio as the decode took, so that the recogniser keeps up with real time), greedily
+and without temperature fallback, and the words that two consecutive decodes agree on are
+final at once (LocalAgreement-2, Machacek et al. 2023, "Turning Whisper into Real-Time
+Transcription System"); the rest become final when the utterance ends. A decode never
+spans more than ``max_utterance_s``: its start moves on to the end of the last final word
+(or, with none, the utterance is ended there).
+
 Whisper invents text on silence and noise; three guards drop it: a segment whose
 no-speech probability is above ``MAX_NO_SPEECH_PROB`` while its mean log-probability is
 below ``MIN_AVG_LOGPROB``, a segment whose compression ratio is above
@@ -21,6 +30,7 @@ media clock, rounded to the millisecond; confidence is Whisper's word probabilit
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
 
@@ -29,6 +39,7 @@ from streamer.features.speech.recognizer import SAMPLE_RATE_HZ
 from streamer.types import Word
 
 WINDOW_SAMPLES = 512  # Silero VAD window (32 ms)
+_WINDOWS_PER_S = SAMPLE_RATE_HZ / WINDOW_SAMPLES
 CONTEXT_SAMPLES = 64  # samples of the previous window each window is seen with
 VAD_THRESHOLD = 0.5  # speech probability that starts (or continues) an utterance
 VAD_NEG_THRESHOLD = 0.35  # below this a window is silence
@@ -39,6 +50,9 @@ MAX_NO_SPEECH_PROB = 0.6
 MIN_AVG_LOGPROB = -1.0
 MAX_COMPRESSION_RATIO = 2.4
 BEAM_SIZE = 5
+COMMITTED_OVERLAP_S = 0.1  # a new decode's word starting this far before the last final
+# word's end can still be a new word
+MAX_REPEATED_WORDS = 5  # a decode that repeats up to this many final words: they are dropped
 
 _EDGE_PUNCTUATION = re.compile(r"^[^\w']+|[^\w']+$")
 
@@ -97,10 +111,15 @@ class WhisperRecognizer:
     cpu_threads : int
         Threads CTranslate2 may use.
     max_utterance_s : float
-        An utterance is cut here (Whisper decodes 30 s at most).
+        No decode spans more audio than this, seconds (Whisper hears 30 s at most).
+    step_s : float or None
+        Streaming: decode the open utterance every ``step_s`` seconds of audio and hand out
+        the words two decodes agree on. None: each utterance is decoded once, at its end.
     """
 
-    def __init__(self, model, model_name: str, cpu_threads: int = 2, max_utterance_s=20.0):
+    def __init__(
+        self, model, model_name: str, cpu_threads: int = 2, max_utterance_s=20.0, step_s=None
+    ):
         faster_whisper, vad = _import_faster_whisper()
         try:
             self._model = faster_whisper.WhisperModel(
@@ -112,8 +131,12 @@ class WhisperRecognizer:
                 "set speech.whisper_model to a CTranslate2 model folder or a model name"
             ) from None
         self._vad = _VoiceActivity(vad)
-        self.name = f"whisper ({model_name}, faster-whisper int8, {int(cpu_threads)} threads)"
+        mode = f"streaming every {step_s:g} s" if step_s else "an utterance at a time"
+        self.name = (
+            f"whisper ({model_name}, faster-whisper int8, {int(cpu_threads)} threads, {mode})"
+        )
         self._max_utterance_windows = int(max_utterance_s * SAMPLE_RATE_HZ / WINDOW_SAMPLES)
+        self._step_windows = None if not step_s else max(1, round(step_s * _WINDOWS_PER_S))
         self.reset()
 
     def reset(self) -> None:
@@ -125,7 +148,16 @@ class WhisperRecognizer:
         self._n_windows = 0
         self._start: int | None = None  # window where the open utterance began
         self._silent_since: int | None = None  # first silent window after its speech
-        self._words: list[Word] = []
+        self._first = 0  # sample where the open utterance's decodes begin
+        self._words: list[Word] = []  # final words not yet pulled
+        self._open_utterance_state()
+
+    def _open_utterance_state(self) -> None:
+        """Streaming state of one utterance: what is final, what the last decode said."""
+        self._final_end_s: float | None = None  # end of the utterance's last final word
+        self._final_texts: list[str] = []  # the utterance's final words
+        self._hypothesis: list[Word] = []  # the last decode's words after the final ones
+        self._next_decode = 0  # window at which the next streaming decode is due
 
     def push(self, samples: np.ndarray, t_s: float) -> None:
         """Add 16 kHz mono samples (float in [-1, 1]) whose first sample is at ``t_s`` s."""
@@ -147,6 +179,10 @@ class WhisperRecognizer:
         if self._start is None:
             if probability >= VAD_THRESHOLD:
                 self._start, self._silent_since = i, None
+                pad = int(PAD_S * SAMPLE_RATE_HZ)
+                self._first = max(i * WINDOW_SAMPLES - pad, self._audio_start)
+                self._open_utterance_state()
+                self._next_decode = i + (self._step_windows or 0)
             return
         if probability >= VAD_THRESHOLD:
             self._silent_since = None
@@ -158,25 +194,77 @@ class WhisperRecognizer:
             silence_windows, pad_windows
         ):
             self._end_utterance(self._silent_since)
-        elif i - self._start >= self._max_utterance_windows:
-            self._end_utterance(i)
+        elif self._step_windows is None:
+            if i - self._start >= self._max_utterance_windows:
+                self._end_utterance(i)
+        elif i >= self._next_decode:
+            self._decode_so_far(i + 1)
 
     def _end_utterance(self, end_window: int) -> None:
-        """Decode the utterance of windows [start, end_window) with its padding."""
+        """Decode the utterance of windows [start, end_window) with its padding; every word
+        after the final ones is final now."""
         pad = int(PAD_S * SAMPLE_RATE_HZ)
         voiced = (self._start * WINDOW_SAMPLES, end_window * WINDOW_SAMPLES)
-        first = max(voiced[0] - pad, self._audio_start)
         last = min(voiced[1] + pad, self._audio_start + len(self._audio))
         self._start = self._silent_since = None
         if voiced[1] - voiced[0] < MIN_SPEECH_S * SAMPLE_RATE_HZ:
             return
-        audio = self._audio[first - self._audio_start : last - self._audio_start]
-        self._words.extend(self._decode(audio, first, voiced))
+        audio = self._audio[self._first - self._audio_start : last - self._audio_start]
+        self._make_final(self._after_final(self._decode(audio, self._first, voiced)))
 
-    def _decode(self, audio: np.ndarray, first: int, voiced: tuple[int, int]) -> list[Word]:
+    def _decode_so_far(self, end_window: int) -> None:
+        """Streaming: decode the open utterance up to ``end_window``; make final what this
+        decode and the one before agree on."""
+        end = end_window * WINDOW_SAMPLES
+        if end - self._first > self._max_utterance_windows * WINDOW_SAMPLES:
+            if self._final_end_s is None:  # nothing final to cut at: end the utterance
+                self._end_utterance(end_window)
+                return
+            final_end = round((self._final_end_s - self._t0_s) * SAMPLE_RATE_HZ)
+            self._first = max(self._first, min(final_end, end - WINDOW_SAMPLES))
+        audio = self._audio[self._first - self._audio_start : end - self._audio_start]
+        started = time.perf_counter()
+        voiced = (self._start * WINDOW_SAMPLES, end)
+        words = self._after_final(self._decode(audio, self._first, voiced, greedy=True))
+        agreed = 0
+        for new, old in zip(words, self._hypothesis, strict=False):
+            if new.text != old.text:
+                break
+            agreed += 1
+        self._make_final(words[:agreed])
+        self._hypothesis = words[agreed:]
+        took_windows = (time.perf_counter() - started) * _WINDOWS_PER_S
+        self._next_decode = end_window + max(self._step_windows, int(np.ceil(took_windows)))
+
+    def _after_final(self, words: list[Word]) -> list[Word]:
+        """The words of a decode that follow the utterance's final words (none of them
+        starting before the last final word ends)."""
+        if self._final_end_s is None:
+            return words
+        end_s = self._final_end_s
+        words = [w for w in words if w.start_s > end_s - COMMITTED_OVERLAP_S]
+        for k in range(min(MAX_REPEATED_WORDS, len(words), len(self._final_texts)), 0, -1):
+            if [w.text for w in words[:k]] == self._final_texts[-k:]:
+                words = words[k:]  # the decode repeats the last k final words
+                break
+        return [Word(w.text, max(w.start_s, end_s), max(w.end_s, end_s), w.confidence)
+                for w in words]  # fmt: skip
+
+    def _make_final(self, words: list[Word]) -> None:
+        if words:
+            self._words.extend(words)
+            self._final_texts.extend(w.text for w in words)
+            self._final_end_s = words[-1].end_s
+
+    def _decode(
+        self, audio: np.ndarray, first: int, voiced: tuple[int, int], greedy: bool = False
+    ) -> list[Word]:
+        """Whisper's words in ``audio`` (whose first sample is sample ``first``), those of
+        unlikely segments and outside ``voiced`` (samples) dropped."""
+        options = {"beam_size": 1, "temperature": 0.0} if greedy else {"beam_size": BEAM_SIZE}
         segments, _ = self._model.transcribe(
-            audio, language="en", beam_size=BEAM_SIZE, word_timestamps=True,
-            vad_filter=False, condition_on_previous_text=False,
+            audio, language="en", word_timestamps=True, vad_filter=False,
+            condition_on_previous_text=False, **options,
         )  # fmt: skip
         offset_s = self._t0_s + first / SAMPLE_RATE_HZ
         voiced_s = (voiced[0] / SAMPLE_RATE_HZ, voiced[1] / SAMPLE_RATE_HZ)
@@ -202,7 +290,7 @@ class WhisperRecognizer:
         """Keep the open utterance's audio (and the padding before it) only."""
         pad = int(PAD_S * SAMPLE_RATE_HZ)
         if self._start is not None:
-            keep_from = self._start * WINDOW_SAMPLES - pad
+            keep_from = self._first
         else:
             keep_from = self._n_windows * WINDOW_SAMPLES - pad
         drop = keep_from - self._audio_start
@@ -212,12 +300,16 @@ class WhisperRecognizer:
 
     @property
     def settled_s(self) -> float:
-        """Media time (s) before which no word can still come: the open utterance's start,
-        else the audio the voice-activity model has judged."""
+        """Media time (s) before which no word can still come: the open utterance's start
+        (or the end of its last final word), else the audio the voice-activity model has
+        judged."""
         if self._t0_s is None:
             return 0.0
         window = self._start if self._start is not None else self._n_windows
-        return self._t0_s + window * WINDOW_SAMPLES / SAMPLE_RATE_HZ
+        settled_s = self._t0_s + window * WINDOW_SAMPLES / SAMPLE_RATE_HZ
+        if self._start is not None and self._final_end_s is not None:
+            settled_s = max(settled_s, self._final_end_s)
+        return settled_s
 
     def pull(self) -> list[Word]:
         """The words of the utterances that have ended since the last call."""
