@@ -8,7 +8,8 @@ and the words recognised in each ``media/talking_heads/*.mp4``.
 Then the WER on the RAVDESS utterances (two known sentences in 8 emotions), pooled and per
 emotion.
 
-Run: ``python -m benchmarks.speech_wer [--shared ../shared] [--defaults] [--ravdess-every N]``.
+Run: ``python -m benchmarks.speech_wer [--shared ../shared] [--defaults] [--ravdess-every N]
+[--only NAME]`` (``--only whisper``: the backends whose label contains NAME).
 """
 
 from __future__ import annotations
@@ -179,12 +180,15 @@ def main() -> None:
         "--ravdess-every", type=int, default=1, metavar="N",
         help="RAVDESS: every N-th of the 1200 utterances (default 1: all); 0 skips it",
     )  # fmt: skip
+    parser.add_argument("--only", default="", help="only backends whose label contains this")
     args = parser.parse_args()
     jfk = load_16k(args.shared / "media/speech/jfk.flac")
     long_audio = load_16k(args.shared / "media/speech/english_60s.wav")
     heads = {p.stem: load_16k(p) for p in sorted(args.shared.glob("media/talking_heads/*.mp4"))}
     reference = normalise(JFK_REFERENCE)
     for label, recognizer in backends(args.defaults):
+        if args.only not in label:
+            continue
         print(f"== {label}: {recognizer.name}")
         hypothesis = text_of(recognise(recognizer, jfk))
         errors = word_errors(reference, normalise(hypothesis))

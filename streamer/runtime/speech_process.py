@@ -32,6 +32,7 @@ from streamer.types import Word
 SPEECH_RATE_HZ = 16000
 _FLUSH, _RESET = "flush", "reset"
 _POLL_S = 0.05
+STREAMING_NICENESS = 10  # the child's priority below the session's, in real time
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,15 @@ class SpeechResult:
 
 
 def serve(config: SpeechConfig, streaming: bool, inbox, outbox) -> None:
-    """The child's loop: recognise blocks (float32 samples, t_s) until told to flush."""
+    """The child's loop: recognise blocks (float32 samples, t_s) until told to flush.
+
+    Streaming (in real time), the child lowers its own priority by ``STREAMING_NICENESS``:
+    the face tracker and the fusion stage have a deadline every hop, while the recogniser's
+    decoding step stretches when it gets less CPU.
+    """
+    if streaming:
+        with contextlib.suppress(OSError):
+            os.nice(STREAMING_NICENESS)
     try:
         from streamer.features.speech.backends import create_recognizer
 
