@@ -100,7 +100,7 @@ class _VoiceActivity:
 
 
 class WhisperRecognizer:
-    """Whisper words, an utterance at a time (see the module docstring).
+    """Whisper words, an utterance at a time or streaming (see the module docstring).
 
     Parameters
     ----------
