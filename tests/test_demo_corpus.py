@@ -12,14 +12,14 @@ import pytest
 from streamer.cli import main
 from streamer.errors import StreamerError
 from streamer.training.demo_corpus import (
-    EMODB_SEX,
     HOP_S,
     LAG_S,
     lagged_labels,
-    load_sources,
     make_demo_corpus,
     plan_corpus,
+    voiced_window,
 )
+from streamer.training.sources import load_sources, speaker_sex
 
 COUNTS = (2, 1, 1)
 
@@ -115,6 +115,25 @@ def test_words_lie_inside_their_segment(corpus):
             assert starts == sorted(starts)
 
 
+def _speaker(utterance: str) -> str:
+    """The speaker of an utterance named as in the manifest (``emodb/03a01Fa.wav``,
+    ``ravdess/03-01-05-01-01-01-07.flac``)."""
+    folder, name = utterance.split("/")
+    return name[:2] if folder == "emodb" else "r" + name.split(".")[0][-2:]
+
+
+def test_voiced_window_starts_just_before_the_voice_and_keeps_the_length():
+    rate = 1000
+    samples = np.zeros(4000)
+    samples[1200:2000] = np.sin(np.arange(800))
+    window = voiced_window(samples, rate, 2.0)
+    assert len(window) == 2000
+    onset = np.flatnonzero(window)[0]
+    assert 80 <= onset <= 115  # 0.1 s of silence kept before the voice (25-ms RMS smearing)
+    short = voiced_window(samples[:1500], rate, 2.0)  # shorter than the window: padded
+    assert len(short) == 2000 and not short[-500:].any()
+
+
 def test_people_and_sentences_disjoint_between_partitions(corpus):
     _, manifest = corpus
     used = {p: {"speaker": set(), "actor": set(), "sentence": set()} for p in manifest["split"]}
@@ -122,15 +141,16 @@ def test_people_and_sentences_disjoint_between_partitions(corpus):
         part = used[recording["partition"]]
         part["speaker"].add(recording["speaker"])
         part["actor"].add(recording["actor"])
-        assert recording["actor"][0] == EMODB_SEX[recording["speaker"]]
+        assert recording["actor"][0] == speaker_sex(recording["speaker"])
         for segment in recording["segments"]:
             part["sentence"].update(segment["sentences"])
-            assert all(u[:2] == recording["speaker"] for u in segment["utterances"])
+            assert all(_speaker(u) == recording["speaker"] for u in segment["utterances"])
             assert segment["face"][1:4] == recording["actor"]
     for key in ("speakers", "actors"):
         groups = [set(manifest["split"][p][key]) for p in ("train", "devel", "test")]
         assert sum(map(len, groups)) == len(set.union(*groups))
-    assert [len(manifest["split"][p]["speakers"]) for p in ("train", "devel", "test")] == [6, 2, 2]
+    # EmoDB 6/2/2 and RAVDESS 12/4/4
+    assert [len(manifest["split"][p]["speakers"]) for p in ("train", "devel", "test")] == [18, 6, 6]
     for kind in ("speaker", "actor", "sentence"):
         a, b, c = (used[p][kind] for p in ("train", "devel", "test"))
         assert not (a & b or a & c or b & c)

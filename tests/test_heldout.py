@@ -139,11 +139,11 @@ def shipped_scores(tmp_path_factory, shared_dir):
     Runs ``python -m streamer.training.heldout`` once for the tests below: about 75 s on 2
     cores (faces tracked in 120 clips of 3 s); killed, and the tests failed, after 3 min.
     """
-    from streamer.training.demo_corpus import load_sources, split_people
+    from streamer.training.sources import load_sources, split_people
 
     tmp_path = tmp_path_factory.mktemp("heldout")
     # the people of the default demo corpus (seed 0, as models/reproduce.sh builds it)
-    split = split_people(load_sources(shared_dir), np.random.default_rng(0))
+    split = split_people(load_sources(shared_dir), 0)
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({"split": split}), encoding="utf-8")
     out = tmp_path / "heldout.md"

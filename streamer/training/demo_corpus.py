@@ -1,13 +1,13 @@
 """A pseudo-paired demo corpus in the AVEC layout, built from real emotional recordings.
 
-Each recording is one EmoDB speaker's voice, one KDEF actor's face (same sex as the
-speaker) and EmoBank sentences as its words, cut into segments of one emotion category:
+Each recording is one speaker's voice (EmoDB, German, or RAVDESS, English), one KDEF
+actor's face (same sex as the speaker) and EmoBank sentences as its words, cut into
+segments of one emotion category:
 
-- Categories: the six all three sources share (anger, disgust, fear, happiness, neutral,
-  sadness). EmoDB's boredom and KDEF's surprise are left out: the other modalities have
-  no matching material.
-- A segment is 2-4 EmoDB utterances (2 s each) of its category by the recording's
-  speaker; a category the speaker has fewer than two utterances of is not used for that
+- Categories: the six all the sources share (anger, disgust, fear, happiness, neutral,
+  sadness). Boredom, calm and surprise are left out: not every modality has them.
+- A segment is 2-4 utterances of its category by the recording's speaker, 2 s each from
+  just before the voice onset (:func:`voiced_window`); a category the speaker has fewer than two utterances of is not used for that
   speaker. Categories are drawn with probability proportional to the square root of the
   speaker's utterances of it, never twice in a row; the least-used utterances come first,
   so each is used about once or twice in the default corpus.
@@ -24,8 +24,10 @@ speaker) and EmoBank sentences as its words, cut into segments of one emotion ca
   values mapped by ``2x - 1``, through a causal first-order lag with time constant
   ``LAG_S`` (``y[k] = y[k-1] + (1 - exp(-0.1 / LAG_S)) * (target[k] - y[k-1])``, starting
   at the first target) like a rater's trace following a change.
-- EmoDB speakers split 6/2/2 (Devel and Test one man and one woman each), KDEF actors
-  50/10/10 (half of each sex), EmoBank sentences by EmoBank's own train/dev/test split.
+- Speakers, actors and sentences of each partition as :mod:`streamer.training.sources`
+  splits them (EmoDB 6/2/2 speakers, RAVDESS 12/4/4, KDEF 50/10/10 actors, EmoBank's own
+  split). faces_lfw is not used here: its persons have no photograph of every category,
+  and a recording is one person throughout.
 
 Outputs in OUT: ``media/<name>.mp4``, ``words/<name>.csv``, ``labels/<name>.csv`` and
 ``manifest.json``; names ``Train_01``, ``Devel_01``, ``Test_01``...
@@ -33,115 +35,31 @@ Outputs in OUT: ``media/<name>.mp4``, ``words/<name>.csv``, ``labels/<name>.csv`
 
 from __future__ import annotations
 
-import csv
 import json
-import re
-import wave
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from streamer.errors import StreamerError
+from streamer.training.sources import (
+    EMOBANK_SPLITS,
+    PARTITIONS,
+    load_sources,
+    speaker_sex,
+    split_people,
+)
 
 CATEGORIES = ("anger", "disgust", "fear", "happiness", "neutral", "sadness")
-EMODB_LETTERS = {"W": "anger", "E": "disgust", "A": "fear", "F": "happiness", "N": "neutral",
-                 "T": "sadness"}  # fmt: skip
-KDEF_CODES = {"an": "anger", "di": "disgust", "af": "fear", "ha": "happiness", "ne": "neutral",
-              "sa": "sadness"}  # fmt: skip
-EMODB_SEX = {"03": "m", "08": "f", "09": "f", "10": "m", "11": "m", "12": "m", "13": "f",
-             "14": "f", "15": "m", "16": "f"}  # fmt: skip
-PARTITIONS = ("train", "devel", "test")
-EMOBANK_SPLITS = {"train": "train", "devel": "dev", "test": "test"}
 DEFAULT_RECORDINGS = (20, 6, 6)
 DEFAULT_SEGMENTS = 7
 LAG_S = 1.0  # time constant of the labels' first-order lag (s)
 WORDS_PER_S = 2.5  # words per second of segment
 HOP_S = 0.1
 UTTERANCE_S = 2.0
+SENTENCE_WORDS = (3, 20)  # shortest and longest sentence a segment takes (tokens)
 _WORDS_MARGIN_S = 0.2
-_TOKEN = re.compile(r"[a-z0-9']+")
-
-
-def _require(path: Path, what: str) -> Path:
-    if not path.exists():
-        raise StreamerError(f"{what} not found: {path} (is --shared the shared data folder?)")
-    return path
-
-
-def load_sources(shared: str | Path) -> dict:
-    """Index the shared corpora: utterances, faces, sentences and category values.
-
-    Returns
-    -------
-    dict
-        ``utterances``: (speaker, category) -> sorted EmoDB paths; ``faces``: (sex+actor,
-        session, category) -> KDEF path; ``sentences``: EmoBank split -> list of (id,
-        valence, arousal, tokens), values in [-1, 1]; ``va``: category -> (valence,
-        arousal) in [-1, 1].
-
-    Raises
-    ------
-    StreamerError
-        When a folder or file is missing (the message names it).
-    """
-    data = _require(Path(shared), "shared data folder") / "data"
-    utterances: dict[tuple[str, str], list[Path]] = {}
-    for path in sorted(_require(data / "emodb", "EmoDB folder").glob("*.wav")):
-        category = EMODB_LETTERS.get(path.stem[5:6])
-        if category and path.stem[:2] in EMODB_SEX:
-            utterances.setdefault((path.stem[:2], category), []).append(path)
-    if not utterances:
-        raise StreamerError(f"no EmoDB utterances (SSTTTEV.wav) in {data / 'emodb'}")
-    faces = {}
-    kdef = _require(data / "kdef", "KDEF folder")
-    for path in sorted(kdef.glob("*.jpg")):
-        category = KDEF_CODES.get(path.stem[4:6])
-        if category:
-            faces[(path.stem[1:4], path.stem[0], category)] = path
-    if not faces:
-        raise StreamerError(f"no KDEF photographs (GSNNEEs.jpg) in {kdef}")
-    codes = {category: code for code, category in KDEF_CODES.items()}
-    for actor in sorted({a for a, _, _ in faces}):
-        for session in "ab":
-            for category in CATEGORIES:
-                if (actor, session, category) not in faces:
-                    name = f"{session}{actor}{codes[category]}s.jpg"
-                    raise StreamerError(f"KDEF photograph not found: {kdef / name}")
-    sentences: dict[str, list] = {split: [] for split in EMOBANK_SPLITS.values()}
-    emobank = _require(data / "emobank" / "emobank.csv", "EmoBank file")
-    with emobank.open(encoding="utf-8", newline="") as file:
-        for row in csv.DictReader(file):
-            tokens = _TOKEN.findall(row["text"].lower())
-            if row["split"] in sentences and 3 <= len(tokens) <= 20:
-                values = ((float(row["V"]) - 3) / 2, (float(row["A"]) - 3) / 2)
-                sentences[row["split"]].append((row["id"], *values, tokens))
-    va = {}
-    with _require(data / "category_va.csv", "category table").open(encoding="utf-8") as file:
-        for row in csv.DictReader(file):
-            va[row["category"]] = (2 * float(row["valence"]) - 1, 2 * float(row["arousal"]) - 1)
-    missing = [c for c in CATEGORIES if c not in va]
-    if missing:
-        raise StreamerError(f"{data / 'category_va.csv'} lacks the categories {missing}")
-    return {"utterances": utterances, "faces": faces, "sentences": sentences, "va": va}
-
-
-def split_people(sources: dict, rng: np.random.Generator) -> dict[str, dict[str, list[str]]]:
-    """Speakers 6/2/2 and actors 50/10/10, sex-balanced: partition -> speakers, actors."""
-    split = {p: {"speakers": [], "actors": []} for p in PARTITIONS}
-    speakers = sorted({s for s, _ in sources["utterances"]})
-    actors = sorted({a for a, _, _ in sources["faces"]})
-    for key, people, sex_of, held_out in (
-        ("speakers", speakers, lambda s: EMODB_SEX[s], 1),
-        ("actors", actors, lambda a: a[0], len(actors) // 14),
-    ):
-        for sex in "fm":
-            group = [people_id for people_id in people if sex_of(people_id) == sex]
-            group = [group[i] for i in rng.permutation(len(group))]
-            split["devel"][key] += group[:held_out]
-            split["test"][key] += group[held_out : 2 * held_out]
-            split["train"][key] += group[2 * held_out :]
-    return split
+_ONSET_MARGIN_S = 0.1  # speech kept before an utterance's voice onset (s)
 
 
 def sentence_pools(sentences: list, va: dict, pool_size: int) -> dict[str, list]:
@@ -197,18 +115,21 @@ def _spread_words(tokens: list[str], start_s: float, end_s: float) -> list[tuple
 def plan_corpus(sources: dict, counts, n_segments: int, seed: int) -> dict:
     """Decide every recording's speaker, actor, segments, utterances, faces and sentences."""
     rng = np.random.default_rng(seed)
-    split = split_people(sources, rng)
+    split = split_people(sources, seed)
     uses: dict[str, int] = {}
     recordings = {}
     for partition, count in zip(PARTITIONS, counts, strict=True):
-        pools = sentence_pools(
-            sources["sentences"][EMOBANK_SPLITS[partition]], sources["va"], 2 * count + 4
-        )
+        shortest, longest = SENTENCE_WORDS
+        sentences = [
+            s for s in sources["sentences"][EMOBANK_SPLITS[partition]]
+            if shortest <= len(s[3]) <= longest
+        ]  # fmt: skip
+        pools = sentence_pools(sentences, sources["va"], 2 * count + 4)
         actors = {sex: [a for a in split[partition]["actors"] if a[0] == sex] for sex in "fm"}
         n_actors = {"f": 0, "m": 0}
         for i in range(count):
             speaker = split[partition]["speakers"][i % len(split[partition]["speakers"])]
-            sex = EMODB_SEX[speaker]
+            sex = speaker_sex(speaker)
             actor = actors[sex][n_actors[sex] % len(actors[sex])]
             n_actors[sex] += 1
             session = "ab"[int(rng.integers(2))]
@@ -233,7 +154,7 @@ def plan_corpus(sources: dict, counts, n_segments: int, seed: int) -> dict:
                 words = _spread_words([t for s in chosen for t in s[3]], start_s, end_s)
                 segments.append({
                     "category": category, "start_s": start_s, "end_s": end_s,
-                    "utterances": [f.name for f in files],
+                    "utterances": [f"{f.parent.name}/{f.name}" for f in files],
                     "face": sources["faces"][(actor, session, category)].name,
                     "sentences": [s[0] for s in chosen], "words": words,
                 })  # fmt: skip
@@ -247,30 +168,40 @@ def plan_corpus(sources: dict, counts, n_segments: int, seed: int) -> dict:
     return {"split": split, "recordings": recordings}
 
 
-def _read_wav(path: Path) -> tuple[np.ndarray, int]:
-    with wave.open(str(path), "rb") as file:
-        pcm = np.frombuffer(file.readframes(file.getnframes()), dtype="<i2")
-        return pcm.astype(np.float32) / 32768.0, file.getframerate()
+def voiced_window(samples: np.ndarray, rate_hz: int, duration_s: float) -> np.ndarray:
+    """``duration_s`` of ``samples`` from just before the voice onset, padded with silence.
+
+    The onset is the first 25-ms RMS above 5 % of the loudest (RAVDESS files begin with
+    about a second of silence, EmoDB's are cut at the voice); ``_ONSET_MARGIN_S`` before it
+    is kept.
+    """
+    n = int(round(duration_s * rate_hz))
+    width = max(1, int(0.025 * rate_hz))
+    rms = np.sqrt(np.convolve(np.square(samples, dtype=np.float64), np.ones(width) / width, "same"))
+    loud = np.flatnonzero(rms > 0.05 * rms.max()) if len(rms) and rms.max() > 0 else [0]
+    start = max(0, min(int(loud[0]) - int(_ONSET_MARGIN_S * rate_hz), len(samples) - n))
+    window = samples[start : start + n]
+    return np.pad(window, (0, n - len(window)))
 
 
 def _render(job: tuple) -> str:
     """Write one recording's MP4 (run in a worker process)."""
     import cv2
 
+    from streamer.sources.media_file import read_audio
     from streamer.training.demo_media import join_speech, write_media
 
-    path, recording, emodb, kdef = job
+    path, recording, data = job
     images, ends, utterances, rate = [], [], [], None
     for segment in recording["segments"]:
-        image = cv2.imread(str(kdef / segment["face"]))
+        image = cv2.imread(str(data / "kdef" / segment["face"]))
         if image is None:
-            raise StreamerError(f"cannot read the KDEF photograph {kdef / segment['face']}")
+            raise StreamerError(f"cannot read the KDEF photograph {data / 'kdef' / segment['face']}")
         images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         ends.append(segment["end_s"])
         for name in segment["utterances"]:
-            samples, rate = _read_wav(emodb / name)
-            n = int(round(UTTERANCE_S * rate))
-            utterances.append(np.pad(samples[:n], (0, max(0, n - len(samples)))))
+            samples, rate = read_audio(data / name)
+            utterances.append(voiced_window(samples, rate, UTTERANCE_S))
     write_media(path, images, ends, join_speech(utterances, rate), rate, recording["motion_seed"])
     return str(path)
 
@@ -335,10 +266,7 @@ def make_demo_corpus(
         (out / "labels" / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         recording["media"] = f"media/{name}.mp4"
     data = Path(shared) / "data"
-    jobs = [
-        (out / "media" / f"{name}.mp4", rec, data / "emodb", data / "kdef")
-        for name, rec in plan["recordings"].items()
-    ]
+    jobs = [(out / "media" / f"{name}.mp4", rec, data) for name, rec in plan["recordings"].items()]
     if processes > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(min(processes, len(jobs))) as pool:
             list(pool.map(_render, jobs))

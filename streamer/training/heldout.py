@@ -37,7 +37,7 @@ from streamer.bow.rolling import bags
 from streamer.config import BowConfig, Config, load_config
 from streamer.fusion.metrics import ccc, pcc
 from streamer.training import demo_media
-from streamer.training.demo_corpus import load_sources
+from streamer.training.sources import load_sources
 
 CLIP_S = 3.0  # length of the clip each photograph is shown as (s)
 AIMS = {"audio": 0.6, "video": 0.6, "text": 0.4}  # what a usable branch should reach
