@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 import time
 from pathlib import Path
@@ -207,6 +208,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="one network with an output per dimension instead of one network per dimension",
     )
     train.set_defaults(run=run_train)
+
+    pretrain = commands.add_parser(
+        "pretrain",
+        parents=[common],
+        help="fit the codebooks and pretrain each branch on unimodal real data",
+        description="Fit the codebooks on the training people of EmoDB, RAVDESS, KDEF, "
+        "faces_lfw, EmoBank and the NRC VAD lexicon, then train each dimension's branch of "
+        "each modality on one bag per utterance, photograph, sentence or word; write "
+        "OUT/codebooks and OUT/branches (for training.branches).",
+    )
+    pretrain.add_argument(
+        "--shared", required=True, metavar="DIR", help="the shared folder (holding data/)"
+    )
+    pretrain.add_argument("--out", required=True, metavar="DIR", help="folder for the results")
+    pretrain.add_argument(
+        "--seed", type=int, default=0, help="partition seed, as the demo corpus's (default 0)"
+    )
+    pretrain.add_argument(
+        "--processes", type=int, default=2, help="processes computing frames (default 2)"
+    )
+    pretrain.set_defaults(run=run_pretrain)
 
     data = commands.add_parser("data", help="build corpora to train on")
     data_commands = data.add_subparsers(title="data commands", metavar="ACTION")
@@ -545,6 +567,17 @@ def run_train(args: argparse.Namespace, config) -> int:
                 file=sys.stderr,
             )
         print(f"{path} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    return 0
+
+
+def run_pretrain(args: argparse.Namespace, config) -> int:
+    """``streamer pretrain --shared DIR --out DIR [--seed N] [--processes N]``."""
+    from streamer.training.pretrain import run_pretraining
+
+    started = time.perf_counter()
+    log = functools.partial(print, file=sys.stderr)
+    run_pretraining(args.shared, args.out, config, args.seed, max(1, args.processes), log=log)
+    log(f"pretrained the branches into {args.out} in {time.perf_counter() - started:.0f} s")
     return 0
 
 

@@ -163,6 +163,8 @@ class TrainingConfig:
     liking_delay_s: float = field(metadata=_range(0.0, 60.0))
     tuning_recordings: int = field(metadata=_range(1, 10_000))
     test_partition: str = field(metadata=_choice("devel", "test"))
+    branches: str
+    freeze_branches: bool
 
 
 @dataclass(frozen=True)

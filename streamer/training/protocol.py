@@ -26,6 +26,7 @@ from streamer.fusion.metrics import ccc
 from streamer.fusion.network import FusionNet, save_model
 from streamer.fusion.scaling import Scaler
 from streamer.training.datasets import MODALITY_FOLDERS, Corpus, Recording
+from streamer.training.pretrain import load_branches
 from streamer.training.train import TrainingHistory, predict, train_model
 
 
@@ -125,14 +126,24 @@ def train_network(
     units = {m: max(per_modality[m] for per_modality, _ in sizes) for m in modalities}
     fusion_units = max(fusion for _, fusion in sizes)
     dims = {m: corpus.dims[m] for m in modalities}
+    settings = config.training
+    if settings.branches and len(dimensions) > 1:
+        raise StreamerError(
+            "training.branches are pretrained per dimension: train one network per "
+            "dimension (no multitask) or leave training.branches empty"
+        )
 
     def new_network() -> FusionNet:
-        return FusionNet(
+        network = FusionNet(
             dims, units, fusion_units, dropout=config.fusion.dropout,
             modality_dropout=config.fusion.modality_dropout, n_outputs=len(dimensions),
         )  # fmt: skip
+        if settings.branches:
+            load_branches(network, settings.branches, dimensions[0], codebook_manifests(corpus))
+            for parameter in network.branches.parameters():
+                parameter.requires_grad_(not settings.freeze_branches)
+        return network
 
-    settings = config.training
     model, history = train_model(
         *data["train"], *data["tuning"], new_network,
         epochs=settings.max_epochs, batch_size=settings.batch_size,
