@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild the default model (codebooks/ and models/) from ../shared with streamer's own
-# commands: demo corpus -> features -> codebooks fit -> features bow -> train -> evaluate.
+# commands: demo corpus -> features -> pretrain (codebooks and branches on unimodal data)
+# -> features bow -> train (from the pretrained branches) -> evaluate -> held-out checks.
 #
 #   models/reproduce.sh [SHARED_DIR] [WORK_DIR]
 #
@@ -32,14 +33,10 @@ ls "$CORPUS"/media/*.mp4 | xargs -P "$JOBS" -I{} bash -c '
   [ -f "$CORPUS/face/$n.csv" ] || streamer features video "{}" --out "$CORPUS/face/$n.csv" --config "$SETTINGS_FILE"
 '
 
-echo "== codebooks (Train partition only)" >&2
-CB="$WORK/codebooks"
-mkdir -p "$CB"
-streamer codebooks fit "${SETTINGS[@]}" --group audio --input "$CORPUS"/lld/Train_*.csv --out "$CB/audio.npz"
-for group in pose eyes landmarks; do
-  streamer codebooks fit "${SETTINGS[@]}" --group "$group" --input "$CORPUS"/face/Train_*.csv --out "$CB/$group.npz"
-done
-streamer codebooks fit "${SETTINGS[@]}" --group text --input "$CORPUS"/words/Train_*.csv --out "$CB/vocabulary.txt"
+echo "== codebooks and branches pretrained on the training people of each unimodal corpus" >&2
+PRE="$WORK/pretrain"
+CB="$PRE/codebooks"
+streamer pretrain "${SETTINGS[@]}" --shared "$SHARED" --out "$PRE" --processes "$JOBS"
 
 echo "== bags of words" >&2
 rm -rf "$CORPUS"/*_features_xbow_6s
@@ -49,15 +46,18 @@ streamer features bow "${SETTINGS[@]}" "$CORPUS"/face/*.csv --codebook "$CB/pose
 streamer features bow "${SETTINGS[@]}" "$CORPUS"/words/*.csv --codebook "$CB/vocabulary.txt" --out "$CORPUS/text_features_xbow_6s"
 
 echo "== fusion networks (arousal, valence; the corpus has no liking)" >&2
-streamer train "${SETTINGS[@]}" --data "$CORPUS" --out "$WORK/models" --dimensions arousal,valence
+streamer train "${SETTINGS[@]}" --data "$CORPUS" --out "$WORK/models" --dimensions arousal,valence \
+  --set training.branches="$PRE/branches"
 cp "$REPO/models/config.yaml" "$WORK/models/"  # the feature settings travel with the models
 
 echo "== evaluation on the Test partition" >&2
 streamer evaluate "${SETTINGS[@]}" --data "$CORPUS" --out "$WORK/report" --dimensions arousal,valence
 
-echo "== each branch on held-out EmoDB speakers, KDEF actors and EmoBank sentences" >&2
-python -m streamer.training.heldout --models "$WORK/models" --codebooks "$CB" --shared "$SHARED" \
-  --manifest "$CORPUS/manifest.json" --out "$WORK/report/heldout.md"
+echo "== each branch on the held-out Test (and Devel) people of every corpus" >&2
+for part in test devel; do
+  python -m streamer.training.heldout --models "$WORK/models" --codebooks "$CB" --shared "$SHARED" \
+    --partition "$part" --cache "$PRE/frames" --out "$WORK/report/heldout-$part.md"
+done
 
 echo "== copying into the repository" >&2
 cp "$CB"/audio.npz "$CB"/pose.npz "$CB"/eyes.npz "$CB"/landmarks.npz "$CB"/vocabulary.txt "$REPO/codebooks/"

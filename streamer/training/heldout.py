@@ -1,46 +1,48 @@
-"""Held-out checks of each branch of a trained model, on real data outside the demo corpus.
+"""Held-out checks of each branch of a trained model, on real people no step trained on.
 
-The demo corpus pairs voices, faces and sentences that were never recorded together, so
-its Test CCC says little about how each branch reads its own modality. These checks feed
-one modality at a time (the others are zero rows, as the runtime gives a missing one) on
-material none of the model's training recordings used:
+Each check feeds one modality (the others are zero rows, as the runtime gives a missing
+one) with one bag per item (every frame of the item in one window, the model's ``bow``
+settings) of the people of one partition (:mod:`streamer.training.sources`; by default
+Test, which no step trains or tunes on; Devel is what choices may be made on):
 
-- audio -> arousal: EmoDB utterances of the speakers of a corpus partition, one bag over
-  all the LLD frames of each 2-s utterance; CCC against the category's arousal.
-- video -> valence: KDEF photographs of the partition's actors, each shown as a short
-  clip with the corpus's head wobble (:mod:`streamer.training.demo_media`), one bag over
-  the clip's face frames; CCC against the category's valence.
-- text -> valence: every sentence of EmoBank's own test split, one bag of its tokens;
-  Pearson r against EmoBank's valence rating.
+- audio -> arousal, CCC: RAVDESS utterances of the partition's actors (8 expressions);
+  EmoDB utterances of its speakers (7 categories).
+- video -> valence, CCC: KDEF photographs of its actors (7 expressions, both sessions),
+  each as a clip with the demo corpus's head wobble (:mod:`streamer.training.unimodal`).
+- video -> valence on faces_lfw's persons: AUC of happy against neutral faces, and the
+  mean valence of the neutral ones (a person at rest should read neutral, about 0).
+- text -> valence, Pearson r: EmoBank's sentences of the split against their own ratings;
+  the NRC VAD lexicon's words of the partition that are in the vocabulary, one word each.
 
-Category values are category_va.csv's, mapped to [-1, 1] as the demo corpus maps them
-(:func:`streamer.training.demo_corpus.load_sources`), for its six categories only. Bags
-use the model's ``bow`` settings with every frame (or token) inside one window.
+Category values are NRC VAD's (:func:`streamer.training.sources.load_sources`).
 
 ``python -m streamer.training.heldout --models DIR [--codebooks DIR] --shared DIR
---manifest FILE --out FILE.md`` writes the table (and prints it).
+[--partition test|devel] [--seed N] [--cache DIR] --out FILE.md`` writes the table (and prints it).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from streamer.bow.feature_tables import GROUP_COLUMNS
-from streamer.bow.rolling import bags
-from streamer.config import BowConfig, Config, load_config
+from streamer.config import Config, load_config
 from streamer.fusion.metrics import ccc, pcc
-from streamer.training import demo_media
-from streamer.training.sources import load_sources
+from streamer.training import unimodal
+from streamer.training.pretrain import frames_bag, token_bag
+from streamer.training.sources import load_sources, split_people
 
-CLIP_S = 3.0  # length of the clip each photograph is shown as (s)
-AIMS = {"audio": 0.6, "video": 0.6, "text": 0.4}  # what a usable branch should reach
+DEFAULT_CACHE = Path.home() / ".cache" / "streamer" / "frames"
+# What a usable branch should reach: (lowest, highest) value of the metric.
+AIMS = {
+    ("audio", "ravdess"): (0.70, 1.0), ("audio", "emodb"): (0.65, 1.0),
+    ("video", "kdef"): (0.75, 1.0), ("video", "lfw"): (0.90, 1.0),
+    ("video", "lfw neutral"): (-0.2, 0.2),
+    ("text", "emobank"): (0.45, 1.0), ("text", "nrc"): (0.6, 1.0),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,13 +56,13 @@ class HeldOutScore:
     data : str
         What it was scored on (corpus and people or split).
     metric : str
-        ``"CCC"`` or ``"Pearson r"``.
+        ``"CCC"``, ``"Pearson r"``, ``"AUC"`` or ``"mean"``.
     value : float
-        The metric (dimensionless, -1..1).
+        The metric (dimensionless).
     n : int
-        Items scored (utterances, photographs, sentences).
-    aim : float
-        The value a usable branch should reach.
+        Items scored (utterances, photographs, sentences, words).
+    aim : tuple of float
+        The lowest and highest value a usable branch gives.
     """
 
     modality: str
@@ -69,37 +71,22 @@ class HeldOutScore:
     metric: str
     value: float
     n: int
-    aim: float
+    aim: tuple[float, float]
 
     @property
     def passed(self) -> bool:
-        """Whether ``value`` reaches ``aim``."""
-        return self.value >= self.aim
+        """Whether ``value`` lies in ``aim``."""
+        return self.aim[0] <= self.value <= self.aim[1]
 
 
-def single_bag(assignments: np.ndarray, n_words: int, bow: BowConfig) -> np.ndarray:
-    """One bag (n_words,) holding every frame of ``assignments`` (n_frames, a) in one window.
-
-    All frames are placed at 0 s, so the window at 0 s holds them all; weighting and
-    normalisation are the model's (``bow``). No frames give a bag of zeros.
-    """
-    assignments = np.asarray(assignments, dtype=np.int64)
-    assignments = assignments[:, None] if assignments.ndim == 1 else assignments
-    _, rows = bags(
-        np.zeros(len(assignments)), assignments, n_words, window_s=bow.window_s,
-        hop_s=bow.hop_s, window=bow.window, weighting=bow.weighting, normalise=bow.normalise,
-        end_s=0.0,
-    )  # fmt: skip
-    return rows[0]
-
-
-def frames_bag(model, modality: str, frames: dict[str, np.ndarray], bow: BowConfig) -> np.ndarray:
-    """The bag of ``modality`` (its groups side by side) from each group's frames (n, d)."""
-    parts = []
-    for group in model.groups[modality]:
-        book = model.codebooks[group]
-        parts.append(single_bag(book.quantise(frames[group]), book.n_words, bow))
-    return np.concatenate(parts)
+def auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """Area under the ROC curve: the chance that a positive scores above a negative (ties
+    count half)."""
+    positive, negative = np.asarray(positive, float), np.asarray(negative, float)
+    above = (positive[:, None] > negative[None, :]).sum() + 0.5 * (
+        positive[:, None] == negative[None, :]
+    ).sum()
+    return float(above / (len(positive) * len(negative)))
 
 
 def predict_branch(model, modality: str, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -110,156 +97,96 @@ def predict_branch(model, modality: str, rows: np.ndarray) -> dict[str, np.ndarr
     return model.predict(inputs)
 
 
-def emodb_llds(shared: str | Path, speakers, config: Config) -> list[tuple[str, np.ndarray]]:
-    """(category, LLD frames (n, 23)) of each EmoDB utterance of ``speakers`` in the corpus's
-    six categories, computed from the WAV file with the model's ``audio`` settings."""
-    from streamer.features.audio_lld import create_extractor
-    from streamer.sources.media_file import read_audio
-
-    items = []
-    for (speaker, category), paths in sorted(load_sources(shared)["utterances"].items()):
-        if speaker not in speakers:
-            continue
-        for path in paths:
-            samples, rate_hz = read_audio(path)
-            extractor = create_extractor(config.audio, rate_hz)
-            frames = [extractor.push(samples), extractor.flush()]
-            items.append((category, np.concatenate([f.values for f in frames if len(f)])))
-    return items
+def item_bags(model, modality: str, items, frames, config: Config) -> np.ndarray:
+    """One bag per item: its frames (audio, video) or its tokens (text) with the model's
+    codebooks."""
+    if modality == "text":
+        vocabulary = model.codebooks["text"]
+        return np.array([token_bag(i.source.split(), vocabulary, config.bow) for i in items])
+    groups = model.groups[modality]
+    return np.array([frames_bag(model.codebooks, groups, f, config.bow) for f in frames])
 
 
-def kdef_faces(
-    shared: str | Path, actors, config: Config, clip_s: float = CLIP_S, seed: int = 0
-) -> list[tuple[str, dict[str, np.ndarray]]]:
-    """(category, group -> face frames (n, d)) of each KDEF photograph of ``actors``.
-
-    Each photograph is shown for ``clip_s`` seconds at ``demo_media.FPS`` with a head wobble
-    drawn like the corpus's, and tracked with the model's ``face`` settings (frames without
-    a face are left out). ``seed`` seeds the wobbles.
-    """
-    import cv2
-
-    from streamer.features.face.tracker import FaceTracker
-    from streamer.features.face_features import face_column_names, observation_row
-    from streamer.types import VideoFrame
-
-    shared = Path(shared)
-    model_path = config.face.model_path or os.environ.get("STREAMER_FACE_MODEL")
-    bundled = shared / "models" / "face_landmarker.task"
-    model_path = model_path or (bundled if bundled.is_file() else None)
-    columns = face_column_names(config.face.blendshapes)
-    index = {g: [columns.index(c) for c in GROUP_COLUMNS[g]] for g in ("pose", "eyes", "landmarks")}
-    t_s = np.arange(int(round(clip_s * demo_media.FPS))) / demo_media.FPS
-    faces = sorted(load_sources(shared)["faces"].items())
-    items = []
-    with FaceTracker(config.face, model_path) as tracker:
-        for k, ((actor, _, category), path) in enumerate(faces):
-            if actor not in actors:
-                continue
-            image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-            motion = demo_media.wobble(t_s, np.random.default_rng([seed, k]))
-            tracker.reset()
-            rows = []
-            for i, (t, move) in enumerate(zip(t_s, motion, strict=True)):
-                frame = VideoFrame(float(t), demo_media.moved_frame(image, move), i)
-                rows.append(observation_row(tracker.process(frame)))
-            rows = np.array(rows)
-            rows = rows[rows[:, 0] > 0.5]
-            items.append((category, {g: rows[:, i] for g, i in index.items()}))
-    return items
-
-
-def emobank_sentences(shared: str | Path, split: str = "test") -> list[tuple[float, list[str]]]:
-    """(valence rating 1-5, tokens) of every sentence of EmoBank's ``split``."""
-    from streamer.features.speech.words import tokenize
-
-    with (Path(shared) / "data" / "emobank" / "emobank.csv").open(encoding="utf-8") as file:
+def score_items(model, modality: str, dimension: str, items, bags, data: str) -> list[HeldOutScore]:
+    """The check(s) of one corpus's items (see the module docstring); ``data`` names them."""
+    corpus = items[0].corpus
+    estimate = predict_branch(model, modality, bags)[dimension]
+    truth = np.array([getattr(i, dimension) for i in items])
+    if corpus == "lfw":
+        category = np.array([i.category for i in items])
+        happy, neutral = estimate[category == "happiness"], estimate[category == "neutral"]
         return [
-            (float(row["V"]), tokenize(row["text"]))
-            for row in csv.DictReader(file)
-            if row["split"] == split
-        ]
-
-
-def _scored(model, modality, dimension, rows, truth, data: str, metric: str) -> HeldOutScore:
-    """Predict from one modality's bags and score against ``truth`` with ``metric``."""
-    predicted = predict_branch(model, modality, np.array(rows))[dimension]
-    value = (ccc if metric == "CCC" else pcc)(np.asarray(truth, dtype=float), predicted)
-    return HeldOutScore(modality, dimension, data, metric, value, len(rows), AIMS[modality])
-
-
-def score_audio(model, config: Config, items, va: dict, data: str) -> HeldOutScore:
-    """CCC of the arousal the audio branch gives each utterance of :func:`emodb_llds`;
-    ``va``: category -> (valence, arousal) in [-1, 1]."""
-    rows = [frames_bag(model, "audio", {"audio": frames}, config.bow) for _, frames in items]
-    truth = [va[category][1] for category, _ in items]
-    return _scored(model, "audio", "arousal", rows, truth, data, "CCC")
-
-
-def score_face(model, config: Config, items, va: dict, data: str) -> HeldOutScore:
-    """CCC of the valence the video branch gives each photograph of :func:`kdef_faces`."""
-    rows = [frames_bag(model, "video", groups, config.bow) for _, groups in items]
-    truth = [va[category][0] for category, _ in items]
-    return _scored(model, "video", "valence", rows, truth, data, "CCC")
-
-
-def score_text(model, config: Config, items, data: str) -> HeldOutScore:
-    """Pearson r of the valence the text branch gives each sentence of
-    :func:`emobank_sentences` (tokens not in the vocabulary are skipped)."""
-    vocabulary = model.codebooks["text"]
-    rows = []
-    for _, tokens in items:
-        found = [i for i in map(vocabulary.index, tokens) if i is not None]
-        rows.append(single_bag(np.array(found, dtype=np.int64), len(vocabulary), config.bow))
-    truth = [rating for rating, _ in items]
-    return _scored(model, "text", "valence", rows, truth, data, "Pearson r")
+            HeldOutScore(modality, dimension, f"{data}: happy vs neutral", "AUC",
+                         auc(happy, neutral), len(happy) + len(neutral), AIMS[(modality, "lfw")]),
+            HeldOutScore(modality, dimension, f"{data}: neutral faces", "mean",
+                         float(np.mean(neutral)), len(neutral), AIMS[(modality, "lfw neutral")]),
+        ]  # fmt: skip
+    if modality == "text":
+        value, metric = pcc(truth, estimate), "Pearson r"
+    else:
+        value, metric = ccc(truth, estimate), "CCC"
+    return [HeldOutScore(modality, dimension, data, metric, value, len(items), AIMS[(modality, corpus)])]
 
 
 def run_checks(
     models_dir: str | Path,
     shared: str | Path,
-    manifest: str | Path,
     codebooks_dir: str | Path | None = None,
-    clip_s: float = CLIP_S,
+    partition: str = "test",
+    seed: int = 0,
+    cache: str | Path | None = None,
+    processes: int = 2,
+    log: Callable[[str], None] | None = None,
 ) -> list[HeldOutScore]:
-    """All checks of the model in ``models_dir`` on the people of a demo corpus's manifest.
+    """All checks of the model in ``models_dir`` on the people of ``partition``.
 
     Parameters
     ----------
     models_dir : path
         The trained networks (and the ``config.yaml`` their features were made with).
     shared : path
-        The shared data folder (``data/emodb``, ``data/kdef``, ``data/emobank``...).
-    manifest : path
-        The demo corpus's ``manifest.json``: its ``split`` names each partition's people.
+        The shared data folder.
     codebooks_dir : path, optional
         Where the codebooks are, after ``models_dir`` (default: the shipped ones).
-    clip_s : float
-        Seconds each KDEF photograph is shown for.
-
-    Returns
-    -------
-    list of HeldOutScore
-        Audio on the Test speakers, audio on the Devel speakers, video on the Test actors,
-        text on EmoBank's test split.
+    partition : {"test", "devel"}
+        Whose items are scored.
+    seed : int
+        The partition seed (``streamer pretrain --seed``, ``data demo-corpus --seed``).
+    cache : path, optional
+        Frames cache folder (:func:`unimodal.item_frames`); default ``DEFAULT_CACHE``.
+    processes : int
+        Worker processes computing frames.
     """
     from streamer.runtime.model_bundle import load_affect_model, model_config_path
 
     model = load_affect_model(models_dir, codebooks_dir)
     config = load_config(model_file=model_config_path(models_dir))
-    split = json.loads(Path(manifest).read_text(encoding="utf-8"))["split"]
-    va = load_sources(shared)["va"]
+    sources = load_sources(shared)
+    split = split_people(sources, seed)
+    cache = Path(cache) if cache else DEFAULT_CACHE
+    face_model = unimodal.face_model_path(config, shared)
+    kinds = {
+        "audio": ("arousal", unimodal.audio_items, [("ravdess", "RAVDESS actors"), ("emodb", "EmoDB speakers")]),
+        "video": ("valence", unimodal.face_items, [("kdef", "KDEF actors"), ("lfw", "faces_lfw persons")]),
+        "text": ("valence", unimodal.text_items, [("emobank", "EmoBank sentences"), ("nrc", "NRC VAD words")]),
+    }  # fmt: skip
     scores = []
-    for partition in ("test", "devel"):
-        speakers = split[partition]["speakers"]
-        items = emodb_llds(shared, speakers, config)
-        data = f"EmoDB, {partition.capitalize()} speakers {', '.join(sorted(speakers))}"
-        scores.append(score_audio(model, config, items, va, data))
-    actors = split["test"]["actors"]
-    items = kdef_faces(shared, actors, config, clip_s)
-    scores.append(score_face(model, config, items, va, f"KDEF, {len(actors)} Test actors"))
-    items = emobank_sentences(shared, "test")
-    scores.append(score_text(model, config, items, "EmoBank test split"))
+    for modality, (dimension, items_of, corpora) in kinds.items():
+        items = [i for i in items_of(sources, split) if i.partition == partition]
+        frames = None
+        if modality == "audio":
+            frames = [{"audio": f} for f in unimodal.item_frames(items, "audio", config, cache, processes, log=log)]
+        elif modality == "video":
+            frames = [unimodal.group_frames(f, config) for f in unimodal.item_frames(
+                items, "video", config, cache, processes, face_model, log=log)]  # fmt: skip
+        bags = item_bags(model, modality, items, frames, config)
+        for corpus, label in corpora:
+            keep = np.array([i.corpus == corpus and bags[k].any() for k, i in enumerate(items)])
+            chosen = [i for i, k in zip(items, keep, strict=True) if k]
+            people = len({i.person for i in chosen})
+            what = "items" if modality != "text" else ("sentences" if corpus == "emobank" else "words")
+            data = f"{label} ({partition}, {people} {'people' if modality != 'text' else what})"
+            scores += score_items(model, modality, dimension, chosen, bags[keep], data)
     return scores
 
 
@@ -267,12 +194,14 @@ def markdown_table(scores: list[HeldOutScore]) -> str:
     """The scores as a markdown table (one line per check)."""
     lines = [
         "| branch | data | n | metric | value | aim | reached |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | ---: | --- | ---: | --- | --- |",
     ]
     for s in scores:
+        low, high = s.aim
+        aim = f">= {low:.2f}" if high >= 1.0 else f"{low:+.2f}..{high:+.2f}"
         lines.append(
             f"| {s.modality} -> {s.dimension} | {s.data} | {s.n} | {s.metric} | {s.value:.3f} "
-            f"| {s.aim:.2f} | {'yes' if s.passed else 'no'} |"
+            f"| {aim} | {'yes' if s.passed else '**no**'} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -281,21 +210,22 @@ def main(argv: list[str] | None = None) -> int:
     """Command line entry: run the checks, write and print the markdown table."""
     parser = argparse.ArgumentParser(
         prog="python -m streamer.training.heldout",
-        description="score each branch of a trained model on held-out EmoDB, KDEF and EmoBank",
+        description="score each branch of a trained model on held-out real people",
     )
     parser.add_argument("--models", required=True, metavar="DIR", help="the models folder")
     parser.add_argument("--codebooks", metavar="DIR", help="codebooks folder (default: shipped)")
     parser.add_argument("--shared", required=True, metavar="DIR", help="the shared data folder")
-    parser.add_argument(
-        "--manifest", required=True, metavar="FILE", help="the demo corpus's manifest.json"
-    )
+    parser.add_argument("--partition", default="test", choices=("test", "devel"))
+    parser.add_argument("--seed", type=int, default=0, help="partition seed (default 0)")
+    parser.add_argument("--cache", metavar="DIR", help=f"frames cache (default {DEFAULT_CACHE})")
+    parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--out", required=True, metavar="FILE.md", help="the table to write")
-    parser.add_argument("--clip-s", type=float, default=CLIP_S, help="seconds a photo is shown")
     args = parser.parse_args(argv)
-    scores = run_checks(args.models, args.shared, args.manifest, args.codebooks, args.clip_s)
+    scores = run_checks(args.models, args.shared, args.codebooks, args.partition, args.seed,
+                        args.cache, max(1, args.processes))  # fmt: skip
     table = markdown_table(scores)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("# Held-out checks\n\n" + table, encoding="utf-8")
+    Path(args.out).write_text(f"# Held-out checks ({args.partition})\n\n" + table, encoding="utf-8")
     print(table, end="")
     return 0
 

@@ -102,6 +102,30 @@ def _advanced(values: np.ndarray, n_rows: int) -> np.ndarray:
     return np.concatenate([values[n_rows:], np.repeat(values[-1:], min(n_rows, len(values)))])
 
 
+def proposed_network(
+    dims: dict[str, int],
+    units: dict[str, int],
+    fusion_units: int,
+    config: Config,
+    dimensions: Sequence[str],
+    codebooks: dict[str, list],
+) -> FusionNet:
+    """A fresh proposed network; with ``training.branches``, its branches start from the
+    pretrained ones of ``dimensions[0]`` (frozen with ``training.freeze_branches``).
+
+    ``codebooks``: modality -> the manifest of the corpus's bags (:func:`codebook_manifests`).
+    """
+    network = FusionNet(
+        dims, {m: units[m] for m in dims}, fusion_units, dropout=config.fusion.dropout,
+        modality_dropout=config.fusion.modality_dropout, n_outputs=len(dimensions),
+    )  # fmt: skip
+    if config.training.branches:
+        load_branches(network, config.training.branches, dimensions[0], codebooks)
+        for parameter in network.branches.parameters():
+            parameter.requires_grad_(not config.training.freeze_branches)
+    return network
+
+
 def train_network(
     corpus: Corpus,
     tuning: Sequence[Recording],
@@ -132,17 +156,10 @@ def train_network(
             "training.branches are pretrained per dimension: train one network per "
             "dimension (no multitask) or leave training.branches empty"
         )
+    codebooks = codebook_manifests(corpus)
 
     def new_network() -> FusionNet:
-        network = FusionNet(
-            dims, units, fusion_units, dropout=config.fusion.dropout,
-            modality_dropout=config.fusion.modality_dropout, n_outputs=len(dimensions),
-        )  # fmt: skip
-        if settings.branches:
-            load_branches(network, settings.branches, dimensions[0], codebook_manifests(corpus))
-            for parameter in network.branches.parameters():
-                parameter.requires_grad_(not settings.freeze_branches)
-        return network
+        return proposed_network(dims, units, fusion_units, config, dimensions, codebooks)
 
     model, history = train_model(
         *data["train"], *data["tuning"], new_network,

@@ -39,7 +39,7 @@ from streamer.training.baselines import (
     fit_svr_baselines,
 )
 from streamer.training.datasets import Corpus, Recording
-from streamer.training.protocol import stack
+from streamer.training.protocol import codebook_manifests, proposed_network, stack
 from streamer.training.train import predict, train_model
 
 SVR_SCALINGS = ("none", "std_ratio", "minmax")
@@ -140,7 +140,7 @@ def _svr_rows(dimension, data, n_jobs, complexities) -> tuple[list[dict], dict, 
     return rows, baselines, late
 
 
-def _dnn_rows(dimension, data, dims, config, runs, progress) -> list[dict]:
+def _dnn_rows(dimension, data, dims, config, runs, progress, codebooks) -> list[dict]:
     """Table III rows of one dimension: both networks x scalings, mean and std over runs."""
     settings = config.training
     units, fusion_units = config.fusion.units(dimension)
@@ -149,10 +149,7 @@ def _dnn_rows(dimension, data, dims, config, runs, progress) -> list[dict]:
         return EarlyFusionNet(sum(dims.values()), dropout=config.fusion.dropout, input_dims=dims)
 
     def proposed() -> FusionNet:
-        return FusionNet(
-            dims, {m: units[m] for m in dims}, fusion_units, dropout=config.fusion.dropout,
-            modality_dropout=config.fusion.modality_dropout,
-        )  # fmt: skip
+        return proposed_network(dims, units, fusion_units, config, [dimension], codebooks)
 
     rows = []
     for label, factory in (("DNN early fusion", early), ("Proposed fusion", proposed)):
@@ -264,7 +261,9 @@ def evaluate(
         rows, baselines, late = _svr_rows(dimension, data, n_jobs, complexities)
         report.table2 += rows
         report.importance[dimension] = late.modality_importance("scaled")
-        report.table3 += _dnn_rows(dimension, data, dims, config, runs, progress)
+        report.table3 += _dnn_rows(
+            dimension, data, dims, config, runs, progress, codebook_manifests(corpus)
+        )
         progress(f"{dimension}: delay grid")
         chosen = baselines.get("early") or next(iter(baselines.values()))
         best, scores = _delay_curve(corpus, tuning, modalities, label, chosen.best_c, delays_s)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from streamer.errors import StreamerError
+from streamer.features.speech.words import tokenize
 
 PARTITIONS = ("train", "devel", "test")
 EMOBANK_SPLITS = {"train": "train", "devel": "dev", "test": "test"}
@@ -38,7 +39,6 @@ RAVDESS_CODES = {"01": "neutral", "02": "calm", "03": "happiness", "04": "sadnes
 EMODB_SEX = {"03": "m", "08": "f", "09": "f", "10": "m", "11": "m", "12": "m", "13": "f",
              "14": "f", "15": "m", "16": "f"}  # fmt: skip
 RAVDESS_PREFIX = "r"  # RAVDESS speakers are "r01".."r20", EmoDB's "03".."16"
-_TOKEN = re.compile(r"[a-z0-9']+")
 _LFW_NUMBER = re.compile(r"_\d+$")
 
 
@@ -114,7 +114,7 @@ def _sentences(data: Path) -> dict[str, list]:
     emobank = _require(data / "emobank" / "emobank.csv", "EmoBank file")
     with emobank.open(encoding="utf-8", newline="") as file:
         for row in csv.DictReader(file):
-            tokens = _TOKEN.findall(row["text"].lower())
+            tokens = tokenize(row["text"])
             if row["split"] in sentences and tokens:
                 values = ((float(row["V"]) - 3) / 2, (float(row["A"]) - 3) / 2)
                 sentences[row["split"]].append((row["id"], *values, tokens))
