@@ -246,7 +246,7 @@ def reference_times(path, config) -> dict[str, float]:
     blocks = list(iter_audio_blocks(path))
     out["audio_decode"] = time.perf_counter() - started
     model = load_session_model(config)
-    stage = AudioStage(model.codebooks["audio"], config.audio, config.bow)
+    stage = AudioStage(model.codebooks["audio"], config.audio, config.bow, config.calibration)
     resampler = StreamingResampler(blocks[0].sample_rate_hz, 16000)
     stage_s = resample_s = 0.0
     lags_s, pieces = [], []

@@ -439,7 +439,7 @@ def run_features_bow(args: argparse.Namespace, config) -> int:
     started = time.perf_counter()
     for path in args.inputs:
         table = read_numeric_csv(path, selection) if selection else read_feature_csv(path)
-        times_s, bags = recording_bags(table, books, config.bow, slices)
+        times_s, bags = recording_bags(table, books, config.bow, slices, config.calibration)
         out = folder / f"{table.recording}.csv"
         refuse_inputs_as_outputs([out], inputs)
         write_bags_csv(

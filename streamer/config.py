@@ -120,6 +120,15 @@ class BowConfig:
 
 
 @dataclass(frozen=True)
+class CalibrationConfig:
+    """Per-person calibration of the features before they are quantised."""
+
+    audio: bool
+    face: bool
+    prior_s: float = field(metadata=_range(0.01, 36000.0))
+
+
+@dataclass(frozen=True)
 class FusionConfig:
     """Layer sizes (Table I) and regularisation of the fusion networks."""
 
@@ -195,6 +204,7 @@ class Config:
     text: TextConfig
     codebooks: CodebooksConfig
     bow: BowConfig
+    calibration: CalibrationConfig
     fusion: FusionConfig
     training: TrainingConfig
     runtime: RuntimeConfig

@@ -143,9 +143,11 @@ def test_fast_replay_bags_are_the_offline_bags(shared_dir, face_model, model, tm
 
     config = session_config()
     bow = config.bow
-    _, audio_bags = recording_bags(read_feature_csv(audio_csv), [model.codebooks["audio"]], bow)
+    calibration = config.calibration  # the model's: per-person calibration, causal, offline too
+    audio_table = read_feature_csv(audio_csv)
+    _, audio_bags = recording_bags(audio_table, [model.codebooks["audio"]], bow, None, calibration)
     video_books = [model.codebooks[group] for group in model.groups["video"]]
-    _, video_bags = recording_bags(read_feature_csv(video_csv), video_books, bow)
+    _, video_bags = recording_bags(read_feature_csv(video_csv), video_books, bow, None, calibration)
     n = min(len(audio_bags), len(video_bags))
     assert n >= len(estimates) - 1
     # no voiced frame in the whole window: the runtime counts the audio as missing (zeros)

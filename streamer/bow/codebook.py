@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from streamer.bow.calibration import CalibrationPrior
 from streamer.errors import StreamerError
 
 GROUPS = ("audio", "pose", "eyes", "landmarks", "")
@@ -74,6 +75,9 @@ class Codebook:
         What ``mean`` and ``std`` are: "standardise" (mean and standard deviation,
         openXBOW's ``-standardizeInput``) or "normalise" (minimum and range,
         ``-normalizeInput``). Both scale the same way; the name is written back to files.
+    prior : CalibrationPrior or None
+        The population's statistics of the training frames, for per-person calibration
+        (:mod:`streamer.bow.calibration`); None when fitted without them.
     """
 
     words: np.ndarray
@@ -86,6 +90,7 @@ class Codebook:
     seed: int = 0
     log_weighting: bool = False
     input_scaling: str = "standardise"
+    prior: CalibrationPrior | None = None
 
     def __post_init__(self) -> None:
         words = np.asarray(self.words, dtype=np.float64)
@@ -123,6 +128,8 @@ class Codebook:
             raise CodebookError(f"generation must be one of {GENERATIONS}, got {self.generation!r}")
         object.__setattr__(self, "seed", int(self.seed))
         object.__setattr__(self, "log_weighting", bool(self.log_weighting))
+        if self.prior is not None and len(self.prior.mean) != n_dims:
+            raise CodebookError(f"the calibration prior has {len(self.prior.mean)} features, not {n_dims}")
         if self.input_scaling not in INPUT_SCALINGS:
             raise CodebookError(
                 f"input_scaling must be one of {INPUT_SCALINGS}, got {self.input_scaling!r}"
@@ -150,6 +157,9 @@ class Codebook:
             digest.update(self.mean.astype("<f8").tobytes())
             digest.update(self.std.astype("<f8").tobytes())
         digest.update(np.array([self.assignments], dtype="<i8").tobytes())
+        if self.prior is not None:  # codebooks without a prior keep their checksums
+            for values in (self.prior.mean, self.prior.std, self.prior.sparse):
+                digest.update(np.asarray(values, dtype="<f8").tobytes())
         return digest.hexdigest()[:16]
 
     @classmethod

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from streamer.bow.calibration import CalibrationPrior
 from streamer.bow.codebook import Codebook, CodebookError
 from streamer.output_files import write_atomically
 
@@ -65,6 +66,11 @@ def save_npz(codebook: Codebook, path: Path) -> None:
         "input_scaling": np.str_(codebook.input_scaling),
         "checksum": np.str_(codebook.checksum),
     }
+    if codebook.prior is not None:
+        fields.update({
+            "prior_mean": codebook.prior.mean, "prior_std": codebook.prior.std,
+            "prior_sparse": codebook.prior.sparse,
+        })  # fmt: skip
     buffer = io.BytesIO()
     np.savez(buffer, **fields)
     write_atomically(path, buffer.getvalue())
@@ -90,6 +96,11 @@ def load_npz(path: Path) -> Codebook:
                 f"{NPZ_FORMAT_VERSION}: refit it"
             )
         standardised = bool(fields["standardised"])
+        prior = None
+        if "prior_mean" in fields:  # fitted with calibration statistics
+            prior = CalibrationPrior(
+                fields["prior_mean"], fields["prior_std"], fields["prior_sparse"].astype(bool)
+            )
         codebook = Codebook(
             words=fields["words"],
             mean=fields["mean"] if standardised else None,
@@ -102,6 +113,7 @@ def load_npz(path: Path) -> Codebook:
             log_weighting=bool(fields["log_weighting"]),
             # absent from files written before it existed
             input_scaling=str(fields.get("input_scaling", "standardise")),
+            prior=prior,
         )
         stored = str(fields["checksum"])
     except KeyError as error:

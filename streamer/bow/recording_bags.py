@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from streamer.bow.calibration import running_calibration
 from streamer.bow.codebook import Codebook
 from streamer.bow.feature_tables import GROUP_COLUMNS, VIDEO_GROUPS, FeatureTable
 from streamer.bow.rolling import bags, text_assignments
@@ -27,10 +28,13 @@ def recording_bags(
     books: list[Codebook | Vocabulary],
     config: BowConfig,
     slices: list[slice] | None = None,
+    calibration=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hop times (s) and bags (n_hops, total words) of one recording.
 
     ``slices`` gives each codebook's columns of a numeric table (:func:`codebook_slices`).
+    ``calibration`` (a ``CalibrationConfig``): per-person calibration, causal over the
+    recording (one person), as the runtime applies it (:mod:`streamer.bow.calibration`).
 
     Raises
     ------
@@ -68,6 +72,8 @@ def recording_bags(
                 group = book.group or _group_of(book, table)
                 t_s, values = table.group(group)
                 book.check_features(GROUP_COLUMNS[group])
+                running = running_calibration(book, calibration)
+                values = values if running is None else running.push(values)
             assignments = book.quantise(values)
             n_words = len(book.words)
         parts.append(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from streamer.bow.calibration import running_calibration
 from streamer.bow.rolling import RollingBag, text_assignments
 from streamer.config import AudioConfig, BowConfig
 from streamer.features.face_features import observation_row
@@ -122,10 +123,14 @@ class AudioStage:
         LLD settings.
     bow : BowConfig
         Window, hop and weighting of the bags.
+    calibration : CalibrationConfig, optional
+        Per-person calibration of the LLDs (:mod:`streamer.bow.calibration`), over the
+        whole session (a reopened device is the same person).
     """
 
-    def __init__(self, codebook, audio: AudioConfig, bow: BowConfig):
+    def __init__(self, codebook, audio: AudioConfig, bow: BowConfig, calibration=None):
         self.codebook = codebook
+        self._calibration = running_calibration(codebook, calibration)
         self._audio_config = audio
         self._bags = _SideBySideBags([codebook.n_words], bow)
         self._extractor = None
@@ -156,7 +161,8 @@ class AudioStage:
             return self._bags.push(t_s, np.zeros(0, bool), [np.zeros((0, 1), np.int64)],
                                    np.zeros(0, bool))  # fmt: skip
         voiced = frames.values[:, _F0_COLUMN] > 0.0
-        words = self.codebook.quantise(frames.values)
+        values = frames.values if self._calibration is None else self._calibration.push(frames.values)
+        words = self.codebook.quantise(values)
         return self._bags.push(t_s, np.ones(len(t_s), bool), [words], voiced)
 
 
@@ -172,10 +178,14 @@ class FaceStage:
         Tracks the face; its ``coords`` must be those the codebooks were fitted on.
     bow : BowConfig
         Window, hop and weighting of the bags.
+    calibration : CalibrationConfig, optional
+        Per-person calibration of each group (:mod:`streamer.bow.calibration`) over the
+        frames with a face since the session began.
     """
 
-    def __init__(self, codebooks: list, tracker, bow: BowConfig):
+    def __init__(self, codebooks: list, tracker, bow: BowConfig, calibration=None):
         self.codebooks = codebooks
+        self._calibrations = [running_calibration(book, calibration) for book in codebooks]
         self.tracker = tracker
         self._bags = _SideBySideBags([book.n_words for book in codebooks], bow)
 
@@ -185,11 +195,13 @@ class FaceStage:
         t_s = np.array([frame.t_s])
         present = np.array([observation.face])
         row = observation_row(observation)[None, :]
-        words = [
-            book.quantise(row[present][:, _FACE_COLUMNS[book.group]]) if observation.face
-            else np.zeros((0, 1), np.int64)
-            for book in self.codebooks
-        ]  # fmt: skip
+        words = []
+        for book, calibration in zip(self.codebooks, self._calibrations, strict=True):
+            if not observation.face:
+                words.append(np.zeros((0, 1), np.int64))
+                continue
+            values = row[:, _FACE_COLUMNS[book.group]]
+            words.append(book.quantise(values if calibration is None else calibration.push(values)))
         return self._bags.push(t_s, present, words, present), observation
 
     def flush(self, end_s: float | None = None) -> HopRows:

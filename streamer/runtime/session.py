@@ -43,10 +43,10 @@ def _stage_factories(model: AffectModel, config: Config, with_video: bool, with_
         from streamer.features.face.tracker import FaceTracker
 
         books = [model.codebooks[g] for g in model.groups["video"]]
-        return FaceStage(books, FaceTracker(config.face), config.bow)
+        return FaceStage(books, FaceTracker(config.face), config.bow, config.calibration)
 
     def audio():
-        return AudioStage(model.codebooks["audio"], config.audio, config.bow)
+        return AudioStage(model.codebooks["audio"], config.audio, config.bow, config.calibration)
 
     def text():
         return TextStage(model.codebooks["text"], config.bow)

@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from streamer.config import Config, load_config
+from streamer.errors import StreamerError
 from streamer.fusion.metrics import ccc, pcc
 from streamer.training import unimodal
-from streamer.training.pretrain import frames_bag, token_bag
+from streamer.training.pretrain import calibrated_frames, frames_bag, token_bag
 from streamer.training.sources import load_sources, split_people
 
 DEFAULT_CACHE = Path.home() / ".cache" / "streamer" / "frames"
@@ -107,6 +108,18 @@ def item_bags(model, modality: str, items, frames, config: Config) -> np.ndarray
     return np.array([frames_bag(model.codebooks, groups, f, config.bow) for f in frames])
 
 
+def calibrated(model, modality: str, items, frames, config: Config) -> list[dict]:
+    """``frames`` read per person against all of that person's items here, when the model's
+    ``calibration`` turns it on for ``modality`` (as in training: :func:`calibrated_frames`)."""
+    if not (config.calibration.audio if modality == "audio" else config.calibration.face):
+        return frames
+    groups = model.groups[modality]
+    priors = {g: model.codebooks[g].prior for g in groups}
+    if any(p is None for p in priors.values()):
+        raise StreamerError(f"the model calibrates {modality} but its codebooks keep no prior")
+    return calibrated_frames({modality: items}, {modality: frames}, priors, config)[modality]
+
+
 def score_items(model, modality: str, dimension: str, items, bags, data: str) -> list[HeldOutScore]:
     """The check(s) of one corpus's items (see the module docstring); ``data`` names them."""
     corpus = items[0].corpus
@@ -179,6 +192,8 @@ def run_checks(
         elif modality == "video":
             frames = [unimodal.group_frames(f, config) for f in unimodal.item_frames(
                 items, "video", config, cache, processes, face_model, log=log)]  # fmt: skip
+        if frames is not None:
+            frames = calibrated(model, modality, items, frames, config)
         bags = item_bags(model, modality, items, frames, config)
         for corpus, label in corpora:
             keep = np.array([i.corpus == corpus and bags[k].any() for k, i in enumerate(items)])

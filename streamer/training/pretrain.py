@@ -20,7 +20,13 @@ Steps (``streamer pretrain``):
    Table I sizes, trained on the training items (MSE, Adam), its best epoch chosen by CCC
    on the Devel items; items whose bag is empty (no face found, no known word) are left
    out.
-4. Written to OUT: ``codebooks/`` and ``branches/<dimension>_<modality>.pt`` + ``.json``.
+4. Written to OUT: ``codebooks/`` (each keeping the population statistics of its group's
+   training frames, the calibration prior) and ``branches/<dimension>_<modality>.pt`` +
+   ``.json``.
+
+With ``calibration.audio`` / ``calibration.face`` each speaker's, actor's and person's
+frames are read against all of their own (:mod:`streamer.bow.calibration`) before the
+codebooks are fitted and the bags made.
 
 ``streamer train`` with ``training.branches: OUT/branches`` then starts each branch of the
 fusion network from these weights (:func:`load_branches`).
@@ -28,12 +34,14 @@ fusion network from these weights (:func:`load_branches`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from streamer.bow.calibration import FRAMES_PER_S, CalibrationPrior, sparse_columns
 from streamer.bow.codebook import Codebook
 from streamer.bow.feature_tables import GROUP_COLUMNS, VIDEO_GROUPS
 from streamer.bow.rolling import bags
@@ -87,9 +95,12 @@ def frames_bag(codebooks: dict, groups, frames: dict[str, np.ndarray], bow: BowC
     return np.concatenate(parts)
 
 
-def fit_codebooks(frames: dict[str, np.ndarray], texts: list[str], config: Config) -> dict:
+def fit_codebooks(
+    frames: dict[str, np.ndarray], texts: list[str], config: Config, priors: dict | None = None
+) -> dict:
     """Codebooks of the groups in ``frames`` ((n, d) training frames each) and the vocabulary
-    of ``texts``, with the ``codebooks`` and ``text`` settings."""
+    of ``texts``, with the ``codebooks`` and ``text`` settings; ``priors``: group -> the
+    calibration prior each codebook keeps."""
     settings = config.codebooks
     books: dict = {}
     for group, values in frames.items():
@@ -98,6 +109,8 @@ def fit_codebooks(frames: dict[str, np.ndarray], texts: list[str], config: Confi
             seed=settings.seed, max_frames=settings.max_training_frames,
             assignments=settings.assignments, feature_names=GROUP_COLUMNS[group], group=group,
         )  # fmt: skip
+        if priors:
+            books[group] = dataclasses.replace(books[group], prior=priors[group])
     books["text"] = Vocabulary.build(texts, config.text.vocabulary_size, config.text.min_count)
     return books
 
@@ -177,6 +190,30 @@ def train_branch(
     return model, scores
 
 
+def calibration_priors(training: dict[str, np.ndarray]) -> dict[str, CalibrationPrior]:
+    """The population statistics of each group's (uncalibrated) training frames."""
+    return {
+        group: CalibrationPrior.fit(values, sparse_columns(GROUP_COLUMNS[group]))
+        for group, values in training.items()
+    }
+
+
+def calibrated_frames(items: dict, frames: dict, priors: dict, config: Config) -> dict:
+    """``frames`` (modality -> per item, group -> (n, d)) with each modality that
+    ``config.calibration`` turns on read per person (:func:`unimodal.calibrate_items`)."""
+    switch = {"audio": config.calibration.audio, "video": config.calibration.face}
+    result = dict(frames)
+    for modality, on in switch.items():
+        if on and modality in frames:
+            groups = {g: priors[g] for g in MODALITY_GROUPS[modality]}
+            weights = {g: config.calibration.prior_s * FRAMES_PER_S[g] for g in groups}
+            result[modality] = unimodal.calibrate_items(
+                items[modality], frames[modality], groups, weights,
+                unimodal.calibration_weight(modality),
+            )  # fmt: skip
+    return result
+
+
 def run_pretraining(
     shared: str | Path,
     out: str | Path,
@@ -231,10 +268,20 @@ def run_pretraining(
         ])
         for modality in ("audio", "video") for group in MODALITY_GROUPS[modality]
     }  # fmt: skip
+    priors = calibration_priors(training)
+    frames = calibrated_frames(items, frames, priors, config)
+    if config.calibration.audio or config.calibration.face:
+        training = {
+            group: np.concatenate([
+                f[group] for item, f in zip(items[modality], frames[modality], strict=True)
+                if item.partition == "train"
+            ])
+            for modality in ("audio", "video") for group in MODALITY_GROUPS[modality]
+        }  # fmt: skip
     texts = [i.source for i in items["text"] if i.partition == "train"]
     if log:
         log("fitting the codebooks on the training items")
-    codebooks = fit_codebooks(training, texts, config)
+    codebooks = fit_codebooks(training, texts, config, priors)
     (out / "codebooks").mkdir(parents=True, exist_ok=True)
     for group, book in codebooks.items():
         book.save(out / "codebooks" / CODEBOOK_FILES[group])
@@ -253,6 +300,7 @@ def run_pretraining(
                 log(f"== {dimension} from {modality}: items {sizes}")
             model, scores = train_branch(data, modality, dimension, config, log=None)
             meta = {"dimension": dimension, "modality": modality, "scores_ccc": scores,
+                    "calibration": vars(config.calibration),
                     "codebooks": {modality: codebook_manifest(codebooks, modality)},
                     "items": {p: len(data.items[p]) for p in PARTITIONS}}  # fmt: skip
             save_model(model, out / "branches", f"{dimension}_{modality}", meta)
@@ -263,11 +311,15 @@ def run_pretraining(
     return report
 
 
-def load_branches(model: FusionNet, folder: str | Path, dimension: str, codebooks: dict) -> list[str]:
+def load_branches(
+    model: FusionNet, folder: str | Path, dimension: str, codebooks: dict,
+    calibration: dict | None = None,
+) -> list[str]:  # fmt: skip
     """Start each branch of ``model`` from ``folder/<dimension>_<modality>`` (in place).
 
     ``codebooks``: modality -> the manifest the corpus's bags were made with; a branch
-    pretrained on other codebooks is refused (its inputs would mean other words).
+    pretrained on other codebooks is refused (its inputs would mean other words), and so
+    is one pretrained with other ``calibration`` settings (when given).
 
     Returns
     -------
@@ -289,6 +341,12 @@ def load_branches(model: FusionNet, folder: str | Path, dimension: str, codebook
                 f"the pretrained {modality} branch in {folder} was trained on other codebooks "
                 f"than the corpus's bags ({found} vs {expected}): make the bags with the "
                 "codebooks `streamer pretrain` wrote"
+            )
+        if calibration is not None and meta.get("calibration", calibration) != calibration:
+            raise StreamerError(
+                f"the pretrained {modality} branch in {folder} was trained with calibration "
+                f"{meta['calibration']}, the corpus's bags with {calibration}: use the same "
+                "calibration settings for `streamer pretrain`, `features bow` and `train`"
             )
         source = pretrained.branches[modality].state_dict()
         target = model.branches[modality]

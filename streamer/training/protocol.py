@@ -120,7 +120,8 @@ def proposed_network(
         modality_dropout=config.fusion.modality_dropout, n_outputs=len(dimensions),
     )  # fmt: skip
     if config.training.branches:
-        load_branches(network, config.training.branches, dimensions[0], codebooks)
+        load_branches(network, config.training.branches, dimensions[0], codebooks,
+                      vars(config.calibration))  # fmt: skip
         for parameter in network.branches.parameters():
             parameter.requires_grad_(not config.training.freeze_branches)
     return network
@@ -212,6 +213,7 @@ def save_trained(
         "scores_ccc": trained.scores,
         "best_epoch": trained.history.best_epoch,
         "codebooks": codebooks or {},
-        "config": {"fusion": vars(config.fusion), "training": vars(config.training)},
+        "config": {"fusion": vars(config.fusion), "training": vars(config.training),
+                   "calibration": vars(config.calibration)},  # fmt: skip
     }
     return save_model(trained.model, folder, trained.name, meta)

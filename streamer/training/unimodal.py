@@ -248,3 +248,34 @@ def group_frames(rows: np.ndarray, config: Config) -> dict[str, np.ndarray]:
     columns = face_column_names(config.face.blendshapes)
     return {g: rows[:, [columns.index(c) for c in GROUP_COLUMNS[g]]] for g in VIDEO_GROUPS}
 
+
+
+def calibration_weight(modality: str) -> float:
+    """Frames each computed frame stands for: a photograph's ``FACE_FRAMES`` stand for its
+    whole clip, an utterance's LLDs for themselves."""
+    return CLIP_S * demo_media.FPS / FACE_FRAMES if modality == "video" else 1.0
+
+
+def calibrate_items(items: list[Item], frames: list[dict], priors: dict, prior_frames: dict,
+                    weight: float) -> list[dict]:  # fmt: skip
+    """Each person's frames read against all of that person's frames in ``items``
+    (:func:`streamer.bow.calibration.calibrate_person`), group by group.
+
+    ``frames``: per item, group -> (n, d); ``prior_frames``: group -> the prior's weight.
+    """
+    from streamer.bow.calibration import calibrate_person
+
+    people: dict[str, list[int]] = {}
+    for k, item in enumerate(items):
+        people.setdefault(f"{item.corpus}/{item.person}", []).append(k)
+    out = [dict(f) for f in frames]
+    for indices in people.values():
+        for group, prior in priors.items():
+            parts = [frames[k][group] for k in indices]
+            if not any(len(p) for p in parts):
+                continue
+            calibrated = calibrate_person(np.concatenate(parts), prior, prior_frames[group], weight)
+            ends = np.cumsum([len(p) for p in parts])[:-1]
+            for k, part in zip(indices, np.split(calibrated, ends), strict=True):
+                out[k][group] = part
+    return out

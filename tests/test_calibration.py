@@ -1,0 +1,92 @@
+"""Per-person calibration (streamer.bow.calibration)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamer.bow.calibration import (
+    CalibrationPrior,
+    RunningCalibration,
+    calibrate_person,
+    sparse_columns,
+)
+from streamer.errors import StreamerError
+
+RNG = np.random.default_rng(0)
+POPULATION = np.column_stack([RNG.normal(10, 2, 5000), RNG.normal(0, 1, 5000)])
+POPULATION[::3, 1] = 0.0  # the second feature is sparse: unvoiced frames are 0
+PRIOR = CalibrationPrior.fit(POPULATION, [False, True])
+
+
+def test_prior_counts_sparse_features_over_their_measured_frames():
+    assert PRIOR.mean[0] == pytest.approx(10, abs=0.1) and PRIOR.std[0] == pytest.approx(2, abs=0.1)
+    measured = POPULATION[POPULATION[:, 1] != 0, 1]
+    assert PRIOR.mean[1] == pytest.approx(measured.mean()) and PRIOR.std[1] == pytest.approx(measured.std())
+    assert sparse_columns(["Loudness_sma3", "F0semitoneFrom27.5Hz_sma3nz"]).tolist() == [False, True]
+
+
+def test_a_person_at_their_own_mean_reads_as_the_population_mean():
+    person = np.column_stack([RNG.normal(14, 1, 20000), RNG.normal(3, 0.5, 20000)])
+    person[::2, 1] = 0.0
+    calibrated = calibrate_person(person, PRIOR, prior_frames=100)
+    assert calibrated[:, 0].mean() == pytest.approx(10, abs=0.05)
+    assert calibrated[:, 0].std() == pytest.approx(2, abs=0.05)  # spread moved to the population's
+    voiced = person[:, 1] != 0
+    assert (calibrated[~voiced, 1] == 0).all()  # unvoiced stays 0
+    # 10000 own frames against a prior of 100: 1 % of the way left, times s0 / s = 2
+    assert calibrated[voiced, 1].mean() == pytest.approx(PRIOR.mean[1], abs=0.1)
+
+
+def test_the_prior_weight_decides_how_much_a_few_frames_move():
+    frames = np.array([[14.0, 0.0]] * 10)
+    strong = calibrate_person(frames, PRIOR, prior_frames=1e6)
+    np.testing.assert_allclose(strong, frames, atol=1e-3)  # the prior dominates: unchanged
+    weighted = calibrate_person(frames, PRIOR, prior_frames=100, weight=10.0)  # 100 own frames
+    unweighted = calibrate_person(np.repeat(frames, 10, axis=0), PRIOR, prior_frames=100)
+    np.testing.assert_allclose(weighted[0], unweighted[0])
+
+
+def test_running_calibration_is_causal_and_starts_at_the_prior():
+    calibration = RunningCalibration(PRIOR, prior_frames=50)
+    person = np.column_stack([RNG.normal(14, 1, 400), RNG.normal(3, 0.5, 400)])
+    out = calibration.push(person)
+    first = out[0]
+    assert abs(first[0] - person[0, 0]) < abs(person[0, 0] - 10)  # one frame moves it a little
+    later = RunningCalibration(PRIOR, prior_frames=50).push(person[:100])
+    np.testing.assert_allclose(out[:100], later)  # frame t depends only on frames up to t
+    assert abs(out[-100:, 0].mean() - 10) < 0.5  # after 400 frames (8x the prior) near the mean
+    calibration.reset()
+    np.testing.assert_allclose(calibration.push(person[:1]), out[:1])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=6))
+def test_running_calibration_is_the_same_for_any_block_split(cuts):
+    frames = np.column_stack([RNG.normal(12, 1, 120), RNG.normal(1, 1, 120)])
+    frames[::4, 1] = 0.0
+    whole = RunningCalibration(PRIOR, 30).push(frames)
+    split = RunningCalibration(PRIOR, 30)
+    edges = np.unique(np.clip(np.cumsum(cuts), 0, 120))
+    parts = [split.push(part) for part in np.split(frames, edges)]
+    np.testing.assert_allclose(np.vstack(parts), whole, rtol=1e-12, atol=1e-9)
+
+
+def test_a_codebook_keeps_its_prior_in_its_file_and_checksum(tmp_path):
+    from streamer.bow.codebook import Codebook
+
+    book = Codebook.fit(POPULATION, 8, feature_names=("a", "b_nz"))
+    with_prior = dataclasses.replace(book, prior=PRIOR)
+    assert with_prior.checksum != book.checksum
+    with_prior.save(tmp_path / "x.npz")
+    loaded = Codebook.load(tmp_path / "x.npz")
+    np.testing.assert_array_equal(loaded.prior.std, PRIOR.std)
+    assert loaded.prior.sparse.tolist() == [False, True] and loaded.checksum == with_prior.checksum
+    book.save(tmp_path / "y.npz")
+    assert Codebook.load(tmp_path / "y.npz").prior is None
+    with pytest.raises(StreamerError, match="calibration prior"):
+        CalibrationPrior(np.zeros(2), np.zeros(2), np.zeros(2, bool))
