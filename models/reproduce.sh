@@ -6,7 +6,7 @@
 #   models/reproduce.sh [SHARED_DIR] [WORK_DIR]
 #
 # SHARED_DIR defaults to ../shared beside the repository, WORK_DIR (corpus, features,
-# reports; about 1.5 GB) to build/default-model.  Takes about 30 minutes on 2 cores.
+# reports; about 2 GB) to build/default-model.  Takes about 55 minutes on 2 cores.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED="$(cd "${1:-$REPO/../shared}" && pwd)"

@@ -120,4 +120,32 @@ def shipped_scores(tmp_path_factory, shared_dir):
     subprocess.run(command, check=True, timeout=480, capture_output=True)
     table = out.read_text(encoding="utf-8")
     rows = [line.split("|")[1:-1] for line in table.splitlines() if "->" in line]
-    return {(row[0].strip(), row[1].split("(")[0].strip()): float(row[4]) for row in rows}, table
+    values = {}
+    for row in rows:  # the first faces_lfw row (the AUC) keeps the key
+        values.setdefault((row[0].strip(), row[1].split("(")[0].strip()), float(row[4]))
+    return values, table
+
+
+# What the shipped model reached on the Test people (models/MODEL_CARD.md), less a margin
+# for other machines' float rounding in the face tracker; the issue's aims are higher for
+# five of these seven and the card says so. A model that regresses fails here.
+SHIPPED_FLOORS = {
+    ("audio -> arousal", "RAVDESS actors"): 0.50,  # measured 0.568 (aim 0.70)
+    ("audio -> arousal", "EmoDB speakers"): 0.55,  # measured 0.605 (aim 0.65)
+    ("video -> valence", "KDEF actors"): 0.60,  # measured 0.674 (aim 0.75)
+    ("video -> valence", "faces_lfw persons"): 0.70,  # happy vs neutral AUC 0.753 (aim 0.90)
+    ("text -> valence", "EmoBank sentences"): 0.42,  # measured 0.452 (aim 0.45)
+    ("text -> valence", "NRC VAD words"): 0.33,  # measured 0.392 (aim 0.60)
+}
+
+
+def test_shipped_branches_keep_what_they_reached_on_held_out_people(shipped_scores):
+    values, table = shipped_scores
+    for key, floor in SHIPPED_FLOORS.items():
+        assert values[key] >= floor, (key, table)
+
+
+def test_shipped_face_branch_reads_neutral_faces_as_neutral(shipped_scores):
+    _, table = shipped_scores
+    neutral = [line for line in table.splitlines() if "neutral faces" in line]
+    assert len(neutral) == 1 and abs(float(neutral[0].split("|")[5])) <= 0.2, table

@@ -41,4 +41,5 @@ def test_an_installed_wheel_finds_the_shipped_model_and_codebooks(tmp_path):
     assert groups == "['audio', 'eyes', 'landmarks', 'pose', 'text']"
     size_mb = sum(p.stat().st_size for p in (target / "streamer").rglob("*")
                   if p.parent.name in ("models", "codebooks")) / 1e6  # fmt: skip
-    assert size_mb < 20.0
+    # 18.7 MB of networks (8000-word text layers), 1.3 MB of codebooks, 3.8 MB face model
+    assert size_mb < 30.0
