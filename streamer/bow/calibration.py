@@ -143,7 +143,6 @@ class RunningCalibration:
         return _apply(frames, counted, sums, squares, n, self.prior, self.prior_frames)
 
 
-
 def running_calibration(book, settings) -> RunningCalibration | None:
     """The stream calibration of one codebook's group, or None when ``settings``
     (a ``CalibrationConfig``: ``audio``, ``face``, ``prior_s``) leave that group raw.

@@ -27,7 +27,7 @@ from streamer.bow.feature_tables import GROUP_COLUMNS, VIDEO_GROUPS
 from streamer.config import Config
 from streamer.errors import StreamerError
 from streamer.training import demo_media
-from streamer.training.sources import EMOBANK_SPLITS, PARTITIONS
+from streamer.training.sources import EMOBANK_SPLITS, PARTITIONS, RAVDESS_PREFIX
 
 CLIP_S = 3.0  # the wobble clip a photograph is shown as (s)
 FACE_FRAMES = 10  # frames tracked per clip, evenly spread
@@ -71,7 +71,7 @@ def audio_items(sources: dict, split: dict) -> list[Item]:
     """Every EmoDB and RAVDESS utterance of a category with known values, sorted."""
     where = _partition_of(split, "speakers")
     return [
-        Item("ravdess" if speaker.startswith("r") else "emodb", speaker, where[speaker],
+        Item("ravdess" if speaker.startswith(RAVDESS_PREFIX) else "emodb", speaker, where[speaker],
              category, *sources["va"][category], str(path))  # fmt: skip
         for (speaker, category), paths in sorted(sources["utterances"].items())
         if category in sources["va"] and speaker in where
