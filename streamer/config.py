@@ -174,6 +174,7 @@ class TrainingConfig:
     test_partition: str = field(metadata=_choice("devel", "test"))
     branches: str
     freeze_branches: bool
+    pretraining_items: int = field(metadata=_range(0, 1000))
 
 
 @dataclass(frozen=True)
@@ -258,13 +259,24 @@ def _shown(value: Any) -> str:
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """YAML without aliases (``*name``): one alias can expand a small file into gigabytes."""
+    """YAML without aliases (``*name``: one alias can expand a small file into gigabytes)
+    and without a key given twice in one section (the second would silently win)."""
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             line = self.peek_event().start_mark.line + 1
             raise ConfigError(f"YAML aliases (*name) are not allowed in a config (line {line})")
         return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"{_shown(key)} is given twice in a config (line {line}): keep one")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def _load_yaml(text: str):

@@ -69,6 +69,7 @@ CONFIG_CASES = {
     ),
     "huge value": (b"audio:\n  backend: " + b"x" * 100_000 + b"\n", "must be one of"),
     "not YAML": (b"audio: [unclosed\n", "is not valid YAML"),
+    "key twice": (b"bow:\n  hop_s: 0.1\n  hop_s: 0.2\n", "'hop_s' is given twice"),
 }
 
 

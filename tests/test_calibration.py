@@ -90,3 +90,26 @@ def test_a_codebook_keeps_its_prior_in_its_file_and_checksum(tmp_path):
     assert Codebook.load(tmp_path / "y.npz").prior is None
     with pytest.raises(StreamerError, match="calibration prior"):
         CalibrationPrior(np.zeros(2), np.zeros(2), np.zeros(2, bool))
+
+
+def test_a_person_is_read_against_their_neutral_items_and_left_raw_without_one():
+    from streamer.training.unimodal import Item, calibrate_items
+
+    def item(person, category):
+        return Item("kdef", person, "train", category, 0.0, 0.0, "")
+
+    items = [item("A", "neutral"), item("A", "happiness"), item("B", "happiness")]
+    rest, smile = RNG.normal(14, 1, (4000, 2)), RNG.normal(17, 1, (4000, 2))
+    frames = [{"g": rest}, {"g": smile}, {"g": smile}]
+    prior = CalibrationPrior.fit(POPULATION, [False, False])
+    out = calibrate_items(items, frames, {"g": prior}, {"g": 10.0}, weight=1.0)
+    assert np.abs(out[0]["g"].mean(axis=0) - prior.mean).max() < 0.05  # at rest: the population's rest
+    assert out[1]["g"][:, 0].mean() > prior.mean[0] + 2  # the smile stays a smile above it
+    assert out[2]["g"] is smile  # B has no neutral item: as they are
+
+
+def test_calibrate_person_takes_the_statistics_of_the_reference_frames():
+    reference = np.column_stack([RNG.normal(14, 1, 5000), RNG.normal(3, 0.5, 5000)])
+    moved = calibrate_person(np.array([[14.0, 3.0], [15.0, 0.0]]), PRIOR, 1.0, reference=reference)
+    np.testing.assert_allclose(moved[0], PRIOR.mean, atol=0.1)
+    assert moved[1, 0] == pytest.approx(PRIOR.mean[0] + PRIOR.std[0], abs=0.2) and moved[1, 1] == 0.0

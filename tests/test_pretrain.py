@@ -143,3 +143,44 @@ def test_multitask_with_branches_is_a_one_line_error(tmp_path, capsys):
                    "--set", "training.tuning_recordings=2", "--set", f"training.branches={tmp_path}"])  # fmt: skip
     last = capsys.readouterr().err.splitlines()[-1]  # after the line describing the corpus
     assert status == 2 and last.startswith("streamer: error:") and "per dimension" in last
+
+
+def test_training_items_round_trip_and_refuse_other_codebooks(tmp_path):
+    items = [Item("emodb", "03", "train", "anger", -0.5, 0.8, "a.wav"),
+             Item("emodb", "03", "train", "neutral", 0.0, -0.2, "b.wav"),
+             Item("emodb", "08", "devel", "anger", -0.5, 0.8, "c.wav")]  # fmt: skip
+    rows = [np.array([0.0, 0.3, 0.0]), np.array([0.5, 0.0, 0.2]), np.array([1.0, 0.0, 0.0])]
+    manifest = [{"group": "audio", "file": "audio.npz", "checksum": "ab"}]
+    path = tmp_path / "items" / "audio.npz"
+    pretrain.save_training_items(path, pretrain.branch_data(items, rows), manifest)
+    bags, arousal = pretrain.load_training_items(tmp_path / "items", "audio", "arousal", manifest)
+    np.testing.assert_array_equal(bags, np.array(rows[:2], np.float32))  # Devel items not kept
+    np.testing.assert_allclose(arousal, [0.8, -0.2])
+    other = [dict(manifest[0], checksum="zz")]
+    with pytest.raises(StreamerError, match="other codebooks"):
+        pretrain.load_training_items(tmp_path / "items", "audio", "arousal", other)
+    with pytest.raises(StreamerError, match="streamer pretrain"):
+        pretrain.load_training_items(tmp_path / "items", "video", "arousal", manifest)
+
+
+def test_pretraining_items_join_the_training_rows_their_modality_alone(tmp_path):
+    from streamer.training.protocol import with_pretraining_items
+
+    manifests = {m: [{"group": m, "file": f"{m}.npz", "checksum": m[:2]}] for m in DIMS}
+    rng = np.random.default_rng(0)
+    for k, (modality, width) in enumerate(DIMS.items()):
+        items = [Item("x", str(i), "train", "", 0.1 * k, -0.1 * k, "") for i in range(k + 1)]
+        rows = [rng.uniform(0.1, 1, width) for _ in items]
+        pretrain.save_training_items(tmp_path / "items" / f"{modality}.npz",
+                                     pretrain.branch_data(items, rows), manifests[modality])  # fmt: skip
+    corpus_rows = ({m: np.ones((5, d), np.float32) for m, d in DIMS.items()}, np.zeros((5, 1), np.float32))
+    settings = load_config(overrides=[f"training.branches={tmp_path / 'branches'}",
+                                      "training.pretraining_items=2"]).training  # fmt: skip
+    inputs, targets = with_pretraining_items(corpus_rows, DIMS, "valence", manifests, settings)
+    assert targets.shape == (5 + 2 * (1 + 2 + 3), 1)
+    for k, modality in enumerate(DIMS):  # rows 5.. : audio x2, video x4, text x6
+        first = 5 + 2 * sum(range(1, k + 1))
+        block = slice(first, first + 2 * (k + 1))
+        np.testing.assert_allclose(targets[block, 0], 0.1 * k)
+        assert inputs[modality][block].min() > 0
+        assert all(not inputs[m][block].any() for m in DIMS if m != modality)

@@ -15,9 +15,12 @@ shrunk towards the population by a prior worth ``prior_frames`` frames:
 At run time (:class:`RunningCalibration`) the sums run over the frames since the session
 began, causally: a frame is read against the frames up to and including itself, so the
 person's own share ``n / (n + w0)`` grows from 0 (a new face reads as the population's)
-to 1. In training, each speaker's, actor's or person's frames are read against all of
-that person's frames (:func:`calibrate_person`); a demo recording, being one speaker and
-one actor, is calibrated causally as at run time.
+to 1. The population statistics are those of the training people's neutral voices and
+faces, and in training each speaker's, actor's or person's frames are read against
+their own neutral ones (:func:`calibrate_person`; a person with no neutral item is left
+as they are): a person at rest then reads as the population at rest, as after the first
+seconds of a calm session at run time. A demo recording, being one speaker and one
+actor, is calibrated causally as at run time.
 
 Sparse features (``*_sma3nz`` LLDs: F0, jitter, shimmer... are 0 when unvoiced) are
 counted over their non-zero frames only, and a 0 stays 0.
@@ -92,18 +95,20 @@ def _apply(frames, counted, sums, squares, n, prior: CalibrationPrior, w0: float
 
 
 def calibrate_person(frames: np.ndarray, prior: CalibrationPrior, prior_frames: float,
-                     weight: float = 1.0) -> np.ndarray:  # fmt: skip
-    """All of one person's frames (n, d) read against all of them (training).
+                     weight: float = 1.0, reference: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """One person's frames (n, d) read against their ``reference`` frames (training).
 
-    ``weight``: how many frames each given frame stands for (a photograph's few tracked
-    frames stand for the whole clip it is shown as).
+    ``reference``: the frames (m, d) whose statistics are the person's (default: all of
+    ``frames``); ``weight``: how many frames each given frame stands for (a photograph's
+    few tracked frames stand for the whole clip it is shown as).
     """
     frames = np.asarray(frames, dtype=np.float64)
+    reference = frames if reference is None else np.asarray(reference, dtype=np.float64)
+    seen = ~prior.sparse | (reference != 0)
+    values = np.where(seen, reference, 0.0)
     counted = ~prior.sparse | (frames != 0)
-    values = np.where(counted, frames, 0.0)
-    n = weight * counted.sum(axis=0)
     return _apply(frames, counted, weight * values.sum(axis=0), weight * (values**2).sum(axis=0),
-                  n, prior, prior_frames)  # fmt: skip
+                  weight * seen.sum(axis=0), prior, prior_frames)  # fmt: skip
 
 
 class RunningCalibration:

@@ -16,6 +16,13 @@ Test, which no step trains or tunes on; Devel is what choices may be made on):
 
 Category values are NRC VAD's (:func:`streamer.training.sources.load_sources`).
 
+With a model that calibrates a modality, its checks are calibrated per person as in
+training (against the person's neutral items here), and more lines show the scenario
+calibration is for: each RAVDESS, EmoDB and KDEF item read after ``NEUTRAL_FIRST_S`` of
+the same person's neutral voice or face (their other neutral items, repeated as needed),
+its statistics then being the person's over the neutral preamble and the item
+(:func:`neutral_first`).
+
 ``python -m streamer.training.heldout --models DIR [--codebooks DIR] --shared DIR
 [--partition test|devel] [--seed N] [--cache DIR] --out FILE.md`` writes the table (and prints it).
 """
@@ -36,6 +43,7 @@ from streamer.training import unimodal
 from streamer.training.pretrain import calibrated_frames, frames_bag, token_bag
 from streamer.training.sources import load_sources, split_people
 
+NEUTRAL_FIRST_S = 8.0  # the neutral voice or face a person shows before an expression (s)
 DEFAULT_CACHE = Path.home() / ".cache" / "streamer" / "frames"
 # What a usable branch should reach: (lowest, highest) value of the metric.
 AIMS = {
@@ -120,6 +128,38 @@ def calibrated(model, modality: str, items, frames, config: Config) -> list[dict
     return calibrated_frames({modality: items}, {modality: frames}, priors, config)[modality]
 
 
+def neutral_first(model, modality: str, items, frames, config: Config) -> list[dict]:
+    """Each item's frames read against its person's statistics after ``NEUTRAL_FIRST_S``
+    of their neutral items (other than itself) and then the item; an item whose person has
+    no other neutral item is left raw (None in the list)."""
+    from streamer.bow.calibration import FRAMES_PER_S, calibrate_person
+
+    groups = model.groups[modality]
+    weight = unimodal.calibration_weight(modality)
+    people: dict[str, list[int]] = {}
+    for k, item in enumerate(items):
+        people.setdefault(f"{item.corpus}/{item.person}", []).append(k)
+    result: list = [None] * len(items)
+    for indices in people.values():
+        neutral = [k for k in indices if items[k].category == "neutral" and len(frames[k][groups[0]])]
+        for k in indices:
+            others = [n for n in neutral if n != k]
+            if not others:
+                continue
+            calibrated = {}
+            for group in groups:
+                preamble = np.concatenate([frames[n][group] for n in others])
+                needed = NEUTRAL_FIRST_S * FRAMES_PER_S[group] / weight
+                preamble = np.tile(preamble, (int(np.ceil(needed / len(preamble))), 1))
+                shown = np.concatenate([preamble[: int(np.ceil(needed))], frames[k][group]])
+                prior = model.codebooks[group].prior
+                prior_frames = config.calibration.prior_s * FRAMES_PER_S[group]
+                calibrated[group] = calibrate_person(frames[k][group], prior, prior_frames,
+                                                     weight, reference=shown)  # fmt: skip
+            result[k] = calibrated
+    return result
+
+
 def score_items(model, modality: str, dimension: str, items, bags, data: str) -> list[HeldOutScore]:
     """The check(s) of one corpus's items (see the module docstring); ``data`` names them."""
     corpus = items[0].corpus
@@ -192,9 +232,12 @@ def run_checks(
         elif modality == "video":
             frames = [unimodal.group_frames(f, config) for f in unimodal.item_frames(
                 items, "video", config, cache, processes, face_model, log=log)]  # fmt: skip
+        raw = frames
         if frames is not None:
             frames = calibrated(model, modality, items, frames, config)
         bags = item_bags(model, modality, items, frames, config)
+        if frames is not raw:
+            scores += neutral_first_scores(model, modality, dimension, items, raw, config, partition)
         for corpus, label in corpora:
             keep = np.array([i.corpus == corpus and bags[k].any() for k, i in enumerate(items)])
             chosen = [i for i, k in zip(items, keep, strict=True) if k]
@@ -202,6 +245,27 @@ def run_checks(
             what = "items" if modality != "text" else ("sentences" if corpus == "emobank" else "words")
             data = f"{label} ({partition}, {people} {'people' if modality != 'text' else what})"
             scores += score_items(model, modality, dimension, chosen, bags[keep], data)
+    return scores
+
+
+def neutral_first_scores(
+    model, modality: str, dimension: str, items, frames, config: Config, partition: str
+) -> list[HeldOutScore]:
+    """The checks of :func:`neutral_first` (RAVDESS and EmoDB voices, KDEF faces)."""
+    shown = neutral_first(model, modality, items, frames, config)
+    what = "voice" if modality == "audio" else "face"
+    scores = []
+    for corpus, label in (("ravdess", "RAVDESS actors"), ("emodb", "EmoDB speakers"), ("kdef", "KDEF actors")):
+        keep = [k for k, i in enumerate(items) if i.corpus == corpus and shown[k] is not None]
+        if not keep:
+            continue
+        bags = item_bags(model, modality, [items[k] for k in keep], [shown[k] for k in keep], config)
+        nonempty = [j for j in range(len(keep)) if bags[j].any()]
+        chosen = [items[keep[j]] for j in nonempty]
+        people = len({i.person for i in chosen})
+        data = (f"{label} ({partition}, {people} people), after {NEUTRAL_FIRST_S:.0f} s of "
+                f"their neutral {what}")  # fmt: skip
+        scores += score_items(model, modality, dimension, chosen, bags[nonempty], data)
     return scores
 
 

@@ -21,12 +21,14 @@ Steps (``streamer pretrain``):
    on the Devel items; items whose bag is empty (no face found, no known word) are left
    out.
 4. Written to OUT: ``codebooks/`` (each keeping the population statistics of its group's
-   training frames, the calibration prior) and ``branches/<dimension>_<modality>.pt`` +
-   ``.json``.
+   training frames, the calibration prior), ``branches/<dimension>_<modality>.pt`` +
+   ``.json`` and ``items/<modality>.npz`` (the training items' bags and values, which
+   ``training.pretraining_items`` adds to the fusion network's training rows).
 
 With ``calibration.audio`` / ``calibration.face`` each speaker's, actor's and person's
-frames are read against all of their own (:mod:`streamer.bow.calibration`) before the
-codebooks are fitted and the bags made.
+frames are read against their own neutral ones (:mod:`streamer.bow.calibration`) before
+the codebooks are fitted and the bags made; the calibration prior the codebooks keep is
+the training people's neutral frames'.
 
 ``streamer train`` with ``training.branches: OUT/branches`` then starts each branch of the
 fusion network from these weights (:func:`load_branches`).
@@ -35,6 +37,7 @@ fusion network from these weights (:func:`load_branches`).
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +61,7 @@ MODALITY_GROUPS = {"audio": ("audio",), "video": VIDEO_GROUPS, "text": ("text",)
 CODEBOOK_FILES = {"audio": "audio.npz", "pose": "pose.npz", "eyes": "eyes.npz",
                   "landmarks": "landmarks.npz", "text": "vocabulary.txt"}  # fmt: skip
 DIMENSIONS = ("arousal", "valence")
+ITEMS_FOLDER = "items"  # beside branches/: the training items' bags (save_training_items)
 # Training of a branch: a few hundred to 20,000 items, so more passes than the corpus needs.
 EPOCHS = 300
 PATIENCE = 30
@@ -149,9 +153,10 @@ def branch_data(items: list, rows: list[np.ndarray]) -> BranchData:
     for item, row in zip(items, rows, strict=True):
         if row.any():
             keep[item.partition].append((item, row))
+    width = len(rows[0]) if len(rows) else 0
     return BranchData(
         {p: [i for i, _ in pairs] for p, pairs in keep.items()},
-        {p: np.array([r for _, r in pairs], np.float32).reshape(len(pairs), -1)
+        {p: np.array([r for _, r in pairs], np.float32).reshape(len(pairs), width)
          for p, pairs in keep.items()},
     )  # fmt: skip
 
@@ -190,11 +195,66 @@ def train_branch(
     return model, scores
 
 
-def calibration_priors(training: dict[str, np.ndarray]) -> dict[str, CalibrationPrior]:
-    """The population statistics of each group's (uncalibrated) training frames."""
+def save_training_items(path: Path, data: BranchData, codebooks: list[dict]) -> None:
+    """The training items' bags (stored sparse) and values of one modality, with the
+    manifest of the ``codebooks`` they were made with."""
+    bags = data.bags["train"]
+    rows, columns = np.nonzero(bags)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path, shape=np.array(bags.shape), rows=rows.astype(np.int32),
+        columns=columns.astype(np.int32), values=bags[rows, columns],
+        codebooks=np.array(json.dumps(codebooks)),
+        **{d: data.targets("train", d) for d in DIMENSIONS},
+    )  # fmt: skip
+
+
+def load_training_items(
+    folder: str | Path, modality: str, dimension: str, codebooks: list[dict]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bags (n, bag_size) float32 and values (n,) of ``dimension`` that
+    :func:`save_training_items` wrote for ``modality`` in ``folder``.
+
+    Raises
+    ------
+    StreamerError
+        The file is missing, or its bags were made with other ``codebooks`` (a manifest).
+    """
+    path = Path(folder) / f"{modality}.npz"
+    if not path.is_file():
+        raise StreamerError(
+            f"no pretraining items {path}: run `streamer pretrain` again (it writes "
+            "OUT/items beside OUT/branches) or set training.pretraining_items to 0"
+        )
+    with np.load(path, allow_pickle=False) as stored:
+        made_with = [(e["group"], e["checksum"]) for e in json.loads(str(stored["codebooks"]))]
+        if made_with != [(e["group"], e["checksum"]) for e in codebooks]:
+            raise StreamerError(
+                f"the pretraining items {path} were made with other codebooks than the "
+                "corpus's bags: make the bags with the codebooks `streamer pretrain` wrote"
+            )
+        bags = np.zeros(tuple(stored["shape"]), np.float32)
+        bags[stored["rows"], stored["columns"]] = stored["values"]
+        return bags, stored[dimension].astype(np.float32)
+
+
+def training_frames(items: dict, frames: dict, neutral_only: bool = False) -> dict:
+    """Group -> the frames (n, d) of the training items (only the neutral ones), from
+    ``items`` and ``frames`` (modality -> per item, group -> (n, d))."""
+    return {
+        group: np.concatenate([
+            f[group] for item, f in zip(items[modality], frames[modality], strict=True)
+            if item.partition == "train" and (not neutral_only or item.category == unimodal.NEUTRAL)
+        ])
+        for modality in frames for group in MODALITY_GROUPS[modality]
+    }  # fmt: skip
+
+
+def calibration_priors(neutral: dict[str, np.ndarray]) -> dict[str, CalibrationPrior]:
+    """The population statistics of each group's (uncalibrated) neutral training frames."""
     return {
         group: CalibrationPrior.fit(values, sparse_columns(GROUP_COLUMNS[group]))
-        for group, values in training.items()
+        for group, values in neutral.items()
     }
 
 
@@ -261,23 +321,9 @@ def run_pretraining(
         "video": [unimodal.group_frames(f, config) for f in unimodal.item_frames(
             items["video"], "video", config, cache, processes, face_model, log=log)],
     }  # fmt: skip
-    training = {
-        group: np.concatenate([
-            f[group] for item, f in zip(items[modality], frames[modality], strict=True)
-            if item.partition == "train"
-        ])
-        for modality in ("audio", "video") for group in MODALITY_GROUPS[modality]
-    }  # fmt: skip
-    priors = calibration_priors(training)
+    priors = calibration_priors(training_frames(items, frames, neutral_only=True))
     frames = calibrated_frames(items, frames, priors, config)
-    if config.calibration.audio or config.calibration.face:
-        training = {
-            group: np.concatenate([
-                f[group] for item, f in zip(items[modality], frames[modality], strict=True)
-                if item.partition == "train"
-            ])
-            for modality in ("audio", "video") for group in MODALITY_GROUPS[modality]
-        }  # fmt: skip
+    training = training_frames(items, frames)
     texts = [i.source for i in items["text"] if i.partition == "train"]
     if log:
         log("fitting the codebooks on the training items")
@@ -294,6 +340,8 @@ def run_pretraining(
     report = {}
     for modality in ("audio", "video", "text"):
         data = branch_data(items[modality], rows[modality])
+        manifest = codebook_manifest(codebooks, modality)
+        save_training_items(out / ITEMS_FOLDER / f"{modality}.npz", data, manifest)
         for dimension in DIMENSIONS:
             if log:
                 sizes = {p: len(data.items[p]) for p in PARTITIONS}
@@ -301,7 +349,7 @@ def run_pretraining(
             model, scores = train_branch(data, modality, dimension, config, log=None)
             meta = {"dimension": dimension, "modality": modality, "scores_ccc": scores,
                     "calibration": vars(config.calibration),
-                    "codebooks": {modality: codebook_manifest(codebooks, modality)},
+                    "codebooks": {modality: manifest},
                     "items": {p: len(data.items[p]) for p in PARTITIONS}}  # fmt: skip
             save_model(model, out / "branches", f"{dimension}_{modality}", meta)
             report[(dimension, modality)] = scores

@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from streamer.bow.recording_bags import MANIFEST_NAME
-from streamer.config import Config
+from streamer.config import Config, TrainingConfig
 from streamer.errors import StreamerError
 from streamer.fusion.delay import delay_rows, shift_features
 from streamer.fusion.metrics import ccc
 from streamer.fusion.network import FusionNet, save_model
 from streamer.fusion.scaling import Scaler
 from streamer.training.datasets import MODALITY_FOLDERS, Corpus, Recording
-from streamer.training.pretrain import load_branches
+from streamer.training.pretrain import ITEMS_FOLDER, load_branches, load_training_items
 from streamer.training.train import TrainingHistory, predict, train_model
 
 
@@ -158,6 +158,8 @@ def train_network(
             "dimension (no multitask) or leave training.branches empty"
         )
     codebooks = codebook_manifests(corpus)
+    if settings.branches and settings.pretraining_items:
+        data["train"] = with_pretraining_items(data["train"], dims, dimensions[0], codebooks, settings)
 
     def new_network() -> FusionNet:
         return proposed_network(dims, units, fusion_units, config, dimensions, codebooks)
@@ -185,6 +187,44 @@ def train_network(
         list(dimensions), model, scalers, dict(zip(dimensions, delays, strict=True)), scores,
         history,
     )  # fmt: skip
+
+
+def with_pretraining_items(
+    rows: tuple[dict[str, np.ndarray], np.ndarray],
+    dims: dict[str, int],
+    dimension: str,
+    codebooks: dict[str, list],
+    settings: TrainingConfig,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Training ``rows`` (inputs, targets (n, 1)) followed by the pretraining items of
+    each modality (``settings.branches``/../items), each ``settings.pretraining_items``
+    times, its modality's bag with the others' zero (as a missing modality is fed)."""
+    folder = Path(settings.branches).parent / ITEMS_FOLDER
+    inputs, targets = rows
+    items = {}
+    for modality in dims:
+        items[modality] = load_training_items(folder, modality, dimension, codebooks.get(modality, []))
+        if items[modality][0].shape[1] != dims[modality]:
+            raise StreamerError(
+                f"the pretraining items in {folder} have {modality} bags of "
+                f"{items[modality][0].shape[1]} words, the corpus's {dims[modality]}: make the "
+                "bags with the codebooks `streamer pretrain` wrote"
+            )
+    repeat = settings.pretraining_items
+    n_rows = len(targets) + repeat * sum(len(values) for _, values in items.values())
+    # Zeros from np.zeros take no memory until written: only the bags below are.
+    joined = {m: np.zeros((n_rows, d), np.float32) for m, d in dims.items()}
+    joined_targets = np.zeros((n_rows, 1), np.float32)
+    for m in dims:
+        joined[m][: len(targets)] = inputs[m]
+    joined_targets[: len(targets)] = targets
+    first = len(targets)
+    for modality, (bags, values) in items.items():
+        for _ in range(repeat):
+            joined[modality][first : first + len(bags)] = bags
+            joined_targets[first : first + len(bags), 0] = values
+            first += len(bags)
+    return joined, joined_targets
 
 
 def codebook_manifests(corpus: Corpus) -> dict[str, list]:

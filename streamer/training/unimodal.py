@@ -31,6 +31,7 @@ from streamer.training.sources import EMOBANK_SPLITS, PARTITIONS, RAVDESS_PREFIX
 
 CLIP_S = 3.0  # the wobble clip a photograph is shown as (s)
 FACE_FRAMES = 10  # frames tracked per clip, evenly spread
+NEUTRAL = "neutral"  # the category of a person at rest: their calibration reference
 _EMOBANK_PARTITION = {split: partition for partition, split in EMOBANK_SPLITS.items()}
 
 
@@ -258,8 +259,9 @@ def calibration_weight(modality: str) -> float:
 
 def calibrate_items(items: list[Item], frames: list[dict], priors: dict, prior_frames: dict,
                     weight: float) -> list[dict]:  # fmt: skip
-    """Each person's frames read against all of that person's frames in ``items``
-    (:func:`streamer.bow.calibration.calibrate_person`), group by group.
+    """Each person's frames read against that person's neutral ones in ``items``
+    (:func:`streamer.bow.calibration.calibrate_person`), group by group; the frames of a
+    person with no neutral item are left as they are.
 
     ``frames``: per item, group -> (n, d); ``prior_frames``: group -> the prior's weight.
     """
@@ -270,12 +272,14 @@ def calibrate_items(items: list[Item], frames: list[dict], priors: dict, prior_f
         people.setdefault(f"{item.corpus}/{item.person}", []).append(k)
     out = [dict(f) for f in frames]
     for indices in people.values():
+        neutral = [k for k in indices if items[k].category == NEUTRAL]
         for group, prior in priors.items():
-            parts = [frames[k][group] for k in indices]
-            if not any(len(p) for p in parts):
+            reference = [frames[k][group] for k in neutral if len(frames[k][group])]
+            if not reference:
                 continue
-            calibrated = calibrate_person(np.concatenate(parts), prior, prior_frames[group], weight)
-            ends = np.cumsum([len(p) for p in parts])[:-1]
-            for k, part in zip(indices, np.split(calibrated, ends), strict=True):
-                out[k][group] = part
+            reference = np.concatenate(reference)
+            for k in indices:
+                if len(frames[k][group]):
+                    out[k][group] = calibrate_person(frames[k][group], prior, prior_frames[group],
+                                                     weight, reference)  # fmt: skip
     return out
