@@ -184,3 +184,32 @@ def test_pretraining_items_join_the_training_rows_their_modality_alone(tmp_path)
         np.testing.assert_allclose(targets[block, 0], 0.1 * k)
         assert inputs[modality][block].min() > 0
         assert all(not inputs[m][block].any() for m in DIMS if m != modality)
+
+
+def test_evaluate_trains_the_proposed_network_as_train_does_with_pretraining_items(tmp_path):
+    from streamer.training import report
+    from streamer.training.datasets import load_corpus, split_devel
+    from streamer.training.protocol import train_network
+
+    data, manifests = _corpus_with_manifests(tmp_path)
+    branches = _pretrained_folder(tmp_path, manifests)
+    rng = np.random.default_rng(1)
+    for modality, width in DIMS.items():
+        items = [Item("x", str(i), "train", "", rng.uniform(-1, 1), 0.0, "") for i in range(30)]
+        rows = [rng.uniform(0, 1, width) for _ in items]
+        pretrain.save_training_items(tmp_path / "items" / f"{modality}.npz",
+                                     pretrain.branch_data(items, rows), manifests[modality])  # fmt: skip
+    config = load_config(overrides=[
+        f"training.branches={branches}", "training.freeze_branches=true",
+        "training.pretraining_items=2", "training.max_epochs=3", "training.tuning_recordings=2",
+    ])  # fmt: skip
+    corpus = load_corpus(data)
+    tuning, test = split_devel(corpus, 2, config.training.seed)
+    trained = train_network(corpus, tuning, test, ["arousal"], config)
+    result = report.evaluate(corpus, tuning, test, config, ["arousal"], delays_s=[0.0],
+                             complexities=[0.01])  # fmt: skip
+    row = next(r for r in result.table3
+               if r["model"] == "Proposed fusion" and r["scaling"] == config.training.scaling)  # fmt: skip
+    expected = trained.scores["arousal"]
+    assert row["tuning"] == pytest.approx(expected["tuning"]["scaled"], abs=1e-6)
+    assert row["test"] == pytest.approx(expected["test"]["scaled"], abs=1e-6)

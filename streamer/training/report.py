@@ -39,7 +39,12 @@ from streamer.training.baselines import (
     fit_svr_baselines,
 )
 from streamer.training.datasets import Corpus, Recording
-from streamer.training.protocol import codebook_manifests, proposed_network, stack
+from streamer.training.protocol import (
+    codebook_manifests,
+    proposed_network,
+    stack,
+    with_pretraining_items,
+)
 from streamer.training.train import predict, train_model
 
 SVR_SCALINGS = ("none", "std_ratio", "minmax")
@@ -151,21 +156,33 @@ def _dnn_rows(dimension, data, dims, config, runs, progress, codebooks) -> list[
     def proposed() -> FusionNet:
         return proposed_network(dims, units, fusion_units, config, [dimension], codebooks)
 
+    # The proposed network is trained as `streamer train` trains it: with pretrained
+    # branches, the pretraining items join its training rows.
+    proposed_train = data["train"]
+    if settings.branches and settings.pretraining_items:
+        inputs, targets = with_pretraining_items(
+            (data["train"][0], data["train"][1][:, None]), dims, dimension, codebooks, settings
+        )
+        proposed_train = (inputs, targets[:, 0])
     rows = []
-    for label, factory in (("DNN early fusion", early), ("Proposed fusion", proposed)):
+    for label, factory, train in (
+        ("DNN early fusion", early, data["train"]),
+        ("Proposed fusion", proposed, proposed_train),
+    ):
         per_run = {kind: {s: [] for s in SCORE_KEYS} for kind in DNN_SCALINGS}
         for run in range(runs):
             progress(f"{dimension}: {label} run {run + 1}/{runs}")
             model, _ = train_model(
-                *data["train"], *data["tuning"], factory, epochs=settings.max_epochs,
+                *train, *data["tuning"], factory, epochs=settings.max_epochs,
                 batch_size=settings.batch_size, learning_rate=settings.learning_rate,
                 patience=settings.patience, seed=settings.seed + run, loss=settings.loss,
                 device=settings.device,
             )  # fmt: skip
             model = model.to("cpu")
-            preds = {p: predict(model, data[p][0])[:, 0] for p in ("train", *SUBSETS)}
+            preds = {p: predict(model, data[p][0])[:, 0] for p in SUBSETS}
+            preds["train"] = predict(model, train[0])[:, 0]
             for kind in DNN_SCALINGS:
-                scaler = Scaler(kind).fit(preds["train"], data["train"][1])
+                scaler = Scaler(kind).fit(preds["train"], train[1])
                 for s, value in _scores(scaler, preds, {s: data[s][1] for s in SUBSETS}).items():
                     per_run[kind][s].append(value)
         for kind, values in per_run.items():
