@@ -113,3 +113,37 @@ def test_calibrate_person_takes_the_statistics_of_the_reference_frames():
     moved = calibrate_person(np.array([[14.0, 3.0], [15.0, 0.0]]), PRIOR, 1.0, reference=reference)
     np.testing.assert_allclose(moved[0], PRIOR.mean, atol=0.1)
     assert moved[1, 0] == pytest.approx(PRIOR.mean[0] + PRIOR.std[0], abs=0.2) and moved[1, 1] == 0.0
+
+
+def test_neutral_first_reads_an_item_after_n_seconds_of_the_persons_other_neutral_frames():
+    from types import SimpleNamespace
+
+    from streamer.bow.calibration import FRAMES_PER_S
+    from streamer.config import load_config
+    from streamer.training.heldout import neutral_first
+    from streamer.training.unimodal import Item
+
+    prior = CalibrationPrior(np.zeros(3), np.ones(3), np.zeros(3, bool))
+    model = SimpleNamespace(groups={"audio": ("audio",)},
+                            codebooks={"audio": SimpleNamespace(prior=prior)})  # fmt: skip
+    config = load_config()
+    items = [Item("emodb", "a", "test", "neutral", 0, 0, ""),
+             Item("emodb", "a", "test", "anger", 0, 0, ""),
+             Item("emodb", "b", "test", "anger", 0, 0, "")]  # fmt: skip
+    neutral, angry = RNG.normal(5, 1, (150, 3)), RNG.normal(8, 1, (100, 3))
+    frames = [{"audio": neutral}, {"audio": angry}, {"audio": angry}]
+    prior_frames = config.calibration.prior_s * FRAMES_PER_S["audio"]
+
+    def shown_after(seconds):
+        return neutral_first(model, "audio", items, frames, config, seconds)
+
+    after_0, after_1 = shown_after(0.0)[1]["audio"], shown_after(1.0)[1]["audio"]
+    np.testing.assert_allclose(after_0, calibrate_person(angry, prior, prior_frames))
+    reference = np.concatenate([neutral[:100], angry])  # 1 s of LLDs at 100 frames/s
+    np.testing.assert_allclose(after_1, calibrate_person(angry, prior, prior_frames, reference=reference))
+    assert shown_after(1.0)[2] is None  # speaker b has no neutral item
+    assert shown_after(1.0)[0] is None  # the neutral item itself has no other one
+    # 16 s: the neutral frames repeated to 1600 (the item's own 100 after them)
+    reference = np.concatenate([np.tile(neutral, (11, 1))[:1600], angry])
+    np.testing.assert_allclose(shown_after(16.0)[1]["audio"],
+                               calibrate_person(angry, prior, prior_frames, reference=reference))  # fmt: skip

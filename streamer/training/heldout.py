@@ -128,8 +128,10 @@ def calibrated(model, modality: str, items, frames, config: Config) -> list[dict
     return calibrated_frames({modality: items}, {modality: frames}, priors, config)[modality]
 
 
-def neutral_first(model, modality: str, items, frames, config: Config) -> list[dict]:
-    """Each item's frames read against its person's statistics after ``NEUTRAL_FIRST_S``
+def neutral_first(
+    model, modality: str, items, frames, config: Config, neutral_s: float = NEUTRAL_FIRST_S
+) -> list[dict]:
+    """Each item's frames read against its person's statistics after ``neutral_s`` seconds
     of their neutral items (other than itself) and then the item; an item whose person has
     no other neutral item is left raw (None in the list)."""
     from streamer.bow.calibration import FRAMES_PER_S, calibrate_person
@@ -149,7 +151,7 @@ def neutral_first(model, modality: str, items, frames, config: Config) -> list[d
             calibrated = {}
             for group in groups:
                 preamble = np.concatenate([frames[n][group] for n in others])
-                needed = NEUTRAL_FIRST_S * FRAMES_PER_S[group] / weight
+                needed = neutral_s * FRAMES_PER_S[group] / weight
                 preamble = np.tile(preamble, (int(np.ceil(needed / len(preamble))), 1))
                 shown = np.concatenate([preamble[: int(np.ceil(needed))], frames[k][group]])
                 prior = model.codebooks[group].prior
@@ -249,10 +251,11 @@ def run_checks(
 
 
 def neutral_first_scores(
-    model, modality: str, dimension: str, items, frames, config: Config, partition: str
+    model, modality: str, dimension: str, items, frames, config: Config, partition: str,
+    neutral_s: float = NEUTRAL_FIRST_S,
 ) -> list[HeldOutScore]:
     """The checks of :func:`neutral_first` (RAVDESS and EmoDB voices, KDEF faces)."""
-    shown = neutral_first(model, modality, items, frames, config)
+    shown = neutral_first(model, modality, items, frames, config, neutral_s)
     what = "voice" if modality == "audio" else "face"
     scores = []
     for corpus, label in (("ravdess", "RAVDESS actors"), ("emodb", "EmoDB speakers"), ("kdef", "KDEF actors")):
@@ -263,7 +266,7 @@ def neutral_first_scores(
         nonempty = [j for j in range(len(keep)) if bags[j].any()]
         chosen = [items[keep[j]] for j in nonempty]
         people = len({i.person for i in chosen})
-        data = (f"{label} ({partition}, {people} people), after {NEUTRAL_FIRST_S:.0f} s of "
+        data = (f"{label} ({partition}, {people} people), after {neutral_s:g} s of "
                 f"their neutral {what}")  # fmt: skip
         scores += score_items(model, modality, dimension, chosen, bags[nonempty], data)
     return scores
