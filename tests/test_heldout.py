@@ -106,7 +106,7 @@ def test_markdown_table_has_one_line_per_score():
 def shipped_scores(tmp_path_factory, shared_dir):
     """The checks of the shipped model (models/ + codebooks/) on the Test people.
 
-    Runs ``python -m streamer.training.heldout`` once for the tests below: about 3 min on
+    Runs ``python -m streamer.training.heldout`` once for the tests below: about 70 s on
     2 cores (LLDs of 349 utterances, faces tracked in 418 photographs); killed, and the
     tests failed, after 8 min.
     """
@@ -130,12 +130,13 @@ def shipped_scores(tmp_path_factory, shared_dir):
 # for other machines' float rounding in the face tracker; the issue's aims are higher for
 # five of these seven and the card says so. A model that regresses fails here.
 SHIPPED_FLOORS = {
-    ("audio -> arousal", "RAVDESS actors"): 0.50,  # measured 0.568 (aim 0.70)
-    ("audio -> arousal", "EmoDB speakers"): 0.55,  # measured 0.605 (aim 0.65)
-    ("video -> valence", "KDEF actors"): 0.60,  # measured 0.674 (aim 0.75)
-    ("video -> valence", "faces_lfw persons"): 0.70,  # happy vs neutral AUC 0.753 (aim 0.90)
-    ("text -> valence", "EmoBank sentences"): 0.42,  # measured 0.452 (aim 0.45)
-    ("text -> valence", "NRC VAD words"): 0.33,  # measured 0.392 (aim 0.60)
+    ("audio -> arousal", "RAVDESS actors"): 0.55,  # measured 0.612 (aim 0.70)
+    ("audio -> arousal", "EmoDB speakers"): 0.57,  # measured 0.633 (aim 0.65)
+    # the first KDEF row: after 8 s of the actor's neutral face, measured 0.735 (aim 0.75)
+    ("video -> valence", "KDEF actors"): 0.67,
+    ("video -> valence", "faces_lfw persons"): 0.77,  # happy vs neutral AUC 0.825 (aim 0.90)
+    ("text -> valence", "EmoBank sentences"): 0.42,  # measured 0.451 (aim 0.45)
+    ("text -> valence", "NRC VAD words"): 0.33,  # measured 0.390 (aim 0.60)
 }
 
 
