@@ -262,9 +262,10 @@ def _differs_off_cursor(screen, y, x, canvas_rgb) -> np.ndarray:
 
     Xvfb draws its cursor into the frame buffer, at the screen's centre until it is moved.
     """
-    differs = np.any(screen[y : y + 720, x : x + 1280] != canvas_rgb, axis=2)
-    if differs.shape != canvas_rgb.shape[:2]:
+    shown = screen[y : y + canvas_rgb.shape[0], x : x + canvas_rgb.shape[1]]
+    if shown.shape != canvas_rgb.shape:  # the window is not (yet) all on the screen
         return np.ones(canvas_rgb.shape[:2], dtype=bool)
+    differs = np.any(shown != canvas_rgb, axis=2)
     cursor_y, cursor_x = SCREEN_HEIGHT // 2 - y, SCREEN_WIDTH // 2 - x
     differs[max(cursor_y - 2, 0) : cursor_y + 32, max(cursor_x - 2, 0) : cursor_x + 32] = False
     return differs
