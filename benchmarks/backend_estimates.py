@@ -31,7 +31,12 @@ RUNS = {
 
 def recognised_tokens(path: Path, config) -> list[str]:
     """The tokens of the words the configured recogniser finds in the file's audio."""
-    samples, rate = read_audio(path)
+    return tokens_heard(*read_audio(path), config)
+
+
+def tokens_heard(samples: np.ndarray, rate: int, config) -> list[str]:
+    """The tokens of the words the configured recogniser finds in mono ``samples`` at
+    ``rate`` Hz."""
     resampler = StreamingResampler(rate, 16000)
     audio = np.concatenate([resampler.push(samples), resampler.flush()])
     recognizer = create_recognizer(config.speech)
